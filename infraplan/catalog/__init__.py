@@ -1,0 +1,134 @@
+"""Built-in catalog: accelerators, models, countries and candidate sites, each row with its source.
+
+The tables are CSV files in ``catalog/data``; their columns (type, unit, description) are declared
+as data in ``catalog/data/schema/<table>.csv`` after PyPSA's component-attribute tables. Loaders
+return pandas DataFrames indexed by the table's id, cached, and copies so callers may mutate them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+from infraplan.errors import InfraplanError, UnknownIdError
+
+TABLES: dict[str, str] = {
+    "accelerators": "id",
+    "models": "id",
+    "countries": "iso3",
+    "sites": "id",
+}
+
+_DTYPES = {"str": "string", "int": "Int64", "float": "float64"}
+
+
+def _data_path(name: str) -> str:
+    return str(resources.files("infraplan.catalog") / "data" / name)
+
+
+@cache
+def schema(table: str) -> pd.DataFrame:
+    """Attribute table of a catalog table: type, unit, default and description per column."""
+    if table not in TABLES:
+        raise UnknownIdError("catalog table", table, TABLES)
+    return pd.read_csv(_data_path(f"schema/{table}.csv"), dtype=str, keep_default_na=False).set_index(
+        "attribute"
+    )
+
+
+@cache
+def _load(table: str) -> pd.DataFrame:
+    sch = schema(table)
+    raw = pd.read_csv(_data_path(f"{table}.csv"), dtype=str, keep_default_na=False)
+    missing = [c for c in sch.index if c not in raw.columns]
+    extra = [c for c in raw.columns if c not in sch.index]
+    if missing or extra:
+        msg = f"catalog table {table}: columns missing {missing}, undeclared {extra}"
+        raise InfraplanError(msg)
+    out = pd.DataFrame(index=raw.index)
+    for col, row in sch.iterrows():
+        kind = row["type"]
+        values = raw[col].str.strip()
+        if kind == "str":
+            out[col] = values.astype("string")
+            continue
+        filled = values.where(values != "", row["default"] or "")
+        num = pd.to_numeric(filled.replace("", None), errors="coerce")
+        if (filled != "").any() and num[filled != ""].isna().any():
+            bad = raw.loc[num.isna() & (filled != ""), col].tolist()
+            msg = f"catalog table {table}: column {col} has non-numeric values {bad}"
+            raise InfraplanError(msg)
+        out[col] = num.astype(_DTYPES[kind])
+    key = TABLES[table]
+    if out[key].duplicated().any():
+        msg = f"catalog table {table}: duplicate ids {out[key][out[key].duplicated()].tolist()}"
+        raise InfraplanError(msg)
+    if "source" in out and (out["source"].fillna("") == "").any():
+        msg = f"catalog table {table}: rows without a source: {out[key][out['source'] == ''].tolist()}"
+        raise InfraplanError(msg)
+    return out.set_index(key)
+
+
+def table(name: str) -> pd.DataFrame:
+    """Return a copy of catalog table ``name`` (accelerators, models, countries, sites)."""
+    if name not in TABLES:
+        raise UnknownIdError("catalog table", name, TABLES)
+    return _load(name).copy()
+
+
+def accelerators() -> pd.DataFrame:
+    """Accelerator specifications, indexed by id (see schema('accelerators') for units)."""
+    return table("accelerators")
+
+
+def models() -> pd.DataFrame:
+    """Model architectures, indexed by id."""
+    return table("models")
+
+
+def countries() -> pd.DataFrame:
+    """Countries (population, internet share, power price, carbon), indexed by ISO3."""
+    return table("countries")
+
+
+def sites() -> pd.DataFrame:
+    """Candidate datacenter sites, indexed by id."""
+    return table("sites")
+
+
+def row(name: str, key: str, field: str | None = None) -> pd.Series:
+    """One row of a catalog table; unknown ids raise UnknownIdError with a did-you-mean hint."""
+    data = _load(name)
+    if key not in data.index:
+        raise UnknownIdError(name.rstrip("s"), key, data.index, field=field)
+    return data.loc[key].copy()
+
+
+def parse_year_steps(text: str) -> dict[int, float]:
+    """Parse ``"2026:200;2028:1000"`` into ``{2026: 200.0, 2028: 1000.0}`` (a step function)."""
+    steps: dict[int, float] = {}
+    for part in filter(None, (p.strip() for p in str(text).split(";"))):
+        year, _, value = part.partition(":")
+        steps[int(year)] = float(value)
+    return dict(sorted(steps.items()))
+
+
+def step_value(steps: dict[int, float], year: int, before: float = 0.0) -> float:
+    """Value of a year step function at ``year`` (``before`` ahead of the first step)."""
+    value = before
+    for y, v in steps.items():
+        if y <= year:
+            value = v
+    return value
+
+
+def tpp(bf16_tflops: float, fp8_tflops: float | None, fp4_tflops: float | None) -> float:
+    """Export-control TPP = 2 x MacTOPS x bit length = dense TFLOP/s x bits, max over formats."""
+    candidates = [bf16_tflops * 16]
+    if fp8_tflops and fp8_tflops == fp8_tflops:
+        candidates.append(fp8_tflops * 8)
+    if fp4_tflops and fp4_tflops == fp4_tflops:
+        candidates.append(fp4_tflops * 4)
+    return max(candidates)

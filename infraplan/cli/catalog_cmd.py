@@ -1,0 +1,1 @@
+"""CLI commands (catalog_cmd)."""
