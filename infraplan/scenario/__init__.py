@@ -1,0 +1,206 @@
+"""Scenario files: YAML (safe_load) validated by strict pydantic models.
+
+``load_scenario`` reports every problem at once, each with its path in the file
+(``services[2].tpot_ms``), the bad value and what is allowed, as one ``InfraplanError``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infraplan.errors import InfraplanError, did_you_mean
+from infraplan.scenario.schema import (
+    Economics,
+    Horizon,
+    Partner,
+    Region,
+    Scenario,
+    Service,
+    Site,
+    Solver,
+    reference_problems,
+)
+
+__all__ = [
+    "Economics",
+    "Horizon",
+    "Partner",
+    "Region",
+    "Scenario",
+    "Service",
+    "Site",
+    "Solver",
+    "format_validation_error",
+    "load_scenario",
+    "parse_scenario",
+]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    p = Path(path)
+    if not p.exists():
+        msg = f"scenario file {str(p)!r} does not exist. Try one of the bundled examples in examples/."
+        raise InfraplanError(msg)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read scenario file {str(p)!r}: {exc}"
+        raise InfraplanError(msg) from None
+    return parse_scenario(text, source=str(p))
+
+
+def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as YAML text or an already parsed mapping."""
+    if isinstance(text, str):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            where = ""
+            mark = getattr(exc, "problem_mark", None)
+            if mark is not None:
+                where = f" at line {mark.line + 1}, column {mark.column + 1}"
+            problem = getattr(exc, "problem", None) or str(exc)
+            msg = (
+                f"{source}: the file is not valid YAML{where}: {problem}. Check indentation "
+                "(spaces, not tabs) and that every 'key: value' pair has a space after the colon."
+            )
+            raise InfraplanError(msg) from None
+    else:
+        data = text
+    if not isinstance(data, dict):
+        msg = (
+            f"{source}: a scenario must be a mapping with keys such as name, horizon, regions, "
+            f"services and sites; got {type(data).__name__}."
+        )
+        raise InfraplanError(msg)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = format_validation_error(exc, data)
+        try:
+            extra = reference_problems(data)
+        except Exception:  # the raw mapping may be too broken to cross-check
+            extra = []
+        problems += [p for p in extra if not any(p in q for q in problems)]
+        noun = "problem" if len(problems) == 1 else "problems"
+        msg = f"{source}: {len(problems)} {noun} found; fix them and run `infraplan validate` again:"
+        raise InfraplanError(msg, problems) from None
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the field at ``loc`` (for did-you-mean on keys)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = None
+        for c in candidates:
+            for inner in (c, *getattr(c, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    nxt = inner
+        if nxt is None:
+            return None
+        model = nxt
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def format_validation_error(exc: ValidationError, data: dict[str, Any]) -> list[str]:
+    """One line per problem: path, bad value, what is allowed (with a did-you-mean for keys)."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    errors = []
+    for err in exc.errors(include_url=False):
+        # pydantic adds union-member and function names to the path; drop them for the user.
+        loc = tuple(
+            p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))
+        )
+        errors.append((loc, err))
+    # In a union (e.g. a number or a mapping by year), keep the member error that matches the
+    # input's shape: drop type mismatches when a more specific error exists for the same place.
+    specific = {loc for loc, err in errors if err["type"] not in _TYPE_MISMATCH}
+    errors = [
+        (loc, err)
+        for loc, err in errors
+        if err["type"] not in _TYPE_MISMATCH
+        or not any(s[: len(loc)] == loc and s != loc or s == loc for s in specific)
+    ]
+    # Several members of a union all mismatched: say it once, listing what each member accepts.
+    merged: dict[tuple[Any, ...], list[str]] = {}
+    for loc, err in errors:
+        if err["type"] in _TYPE_MISMATCH:
+            merged.setdefault(loc, []).append(str(err["msg"]).removeprefix("Input should be "))
+    for loc, msgs in merged.items():
+        if len(msgs) > 1:
+            first = next(e for lc, e in errors if lc == loc)
+            errors = [(lc, e) for lc, e in errors if lc != loc]
+            errors.append((loc, {**first, "msg": "Input should be " + ", or ".join(msgs)}))
+    for loc, err in errors:
+        path = _path(loc)
+        kind = err["type"]
+        value = err.get("input")
+        if kind == "extra_forbidden":
+            model = _model_at(loc)
+            allowed = sorted(model.model_fields) if model else []
+            hint = did_you_mean(str(loc[-1]), allowed)
+            line = f"{path}: unknown key {loc[-1]!r}.{hint} Allowed keys here: {', '.join(allowed)}."
+        elif kind == "missing":
+            line = f"{path}: required key is missing."
+        elif kind in ("value_error", "assertion_error"):
+            text = str(err["msg"]).removeprefix("Value error, ")
+            line = f"{path}: {text}" if loc else text
+        else:
+            shown = _value_at(data, loc) if value is None else value
+            if isinstance(shown, dict | list):
+                shown = "a " + type(shown).__name__
+            else:
+                shown = repr(shown)
+            line = f"{path}: {err['msg'].rstrip('.')} (got {shown})."
+            if isinstance(value, str) and kind in ("float_type", "int_type"):
+                line += " Write numbers without quotes."
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
+    return lines
+
+
+_TYPE_MISMATCH = {
+    "literal_error",
+    "float_type",
+    "int_type",
+    "string_type",
+    "dict_type",
+    "list_type",
+    "bool_type",
+    "model_type",
+}
+_UNION_TAGS = {"int", "float", "str", "bool", "list", "dict", "constrained-float", "literal"}

@@ -1,0 +1,290 @@
+"""Scenario schema: strict pydantic models of a scenario YAML.
+
+Unknown keys are rejected (``extra="forbid"``), types are not coerced (``strict=True``), and ids
+are checked against the catalog so that every problem is reported at once with its path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from infraplan import catalog
+from infraplan.errors import did_you_mean
+
+
+def _known(table: str, value: str, kind: str) -> str:
+    """Raise ValueError naming the allowed ids when ``value`` is not in catalog ``table``."""
+    ids = catalog.table(table).index
+    if value not in ids:
+        shown = ", ".join(sorted(ids))
+        msg = f"unknown {kind} {value!r}.{did_you_mean(value, ids)} Allowed: {shown}"
+        raise ValueError(msg)
+    return value
+
+Sector = Literal[
+    "public-administration",
+    "health",
+    "education",
+    "public-safety",
+    "media",
+    "industry",
+    "research",
+    "other",
+]
+DataClass = Literal["public", "personal", "health", "sensitive"]
+ProfileName = Literal["office", "daytime", "evening", "flat", "round-the-clock"]
+Precision = Literal["bf16", "fp8", "fp4"]
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class Strict(BaseModel):
+    """Base: strict types, unknown keys rejected, attribute docstrings become descriptions."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True, frozen=True)
+
+
+class Horizon(Strict):
+    start_year: Year
+    """First year of operation planned."""
+    end_year: Year
+    """Last year planned (inclusive)."""
+    base_year: Year | None = None
+    """Year costs are discounted to (default: start_year)."""
+    decision_year: Year | None = None
+    """First year a build decision can be taken; capacity arrives after the site's lead time
+    (default: start_year - 1)."""
+    discount_rate: Annotated[float, Field(ge=0, le=0.5)] = 0.07
+    """Real discount rate used for present values and capital annuities (WACC)."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Horizon:
+        if self.end_year < self.start_year:
+            msg = f"end_year ({self.end_year}) is before start_year ({self.start_year})"
+            raise ValueError(msg)
+        if self.end_year - self.start_year > 30:
+            msg = "the horizon may span at most 31 years"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start_year, self.end_year + 1))
+
+
+class Economics(Strict):
+    server_lifetime_years: Annotated[int, Field(ge=1, le=15)] = 5
+    """Economic life of accelerator servers (Epoch AI default for 2023+ hardware: 5 years)."""
+    facility_lifetime_years: Annotated[int, Field(ge=5, le=40)] = 20
+    """Economic life of the datacenter facility (M&E plant 15 yr, shell 20-30 yr)."""
+    network_capex_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.19
+    """Cluster interconnect share of total cluster cost (Epoch AI: 19%)."""
+    it_om_fraction: Annotated[float, Field(ge=0, le=0.5)] = 0.03
+    """IT hardware support and spares per year, share of IT capex (estimate, 2-4%)."""
+    facility_om_fraction: Annotated[float, Field(ge=0, le=0.5)] = 0.02
+    """Facility O&M (staff, maintenance, insurance) per year, share of facility capex (1.5-3%)."""
+    unserved_usd_per_mtok: Annotated[float, Field(ge=0)] = 20.0
+    """Value of lost service: penalty per million tokens (input + output) not served."""
+    accelerator_price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Yearly decline of server prices after an accelerator's first year (0 = constant)."""
+
+
+class Solver(Strict):
+    integer_servers: bool = False
+    """Build whole servers (MIP) instead of continuous server counts (LP)."""
+    time_limit_s: PositiveFloat = 600.0
+    mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    method: Literal["auto", "ipm", "simplex"] = "auto"
+    """HiGHS algorithm: auto picks interior point without crossover for large LPs."""
+
+
+class Region(Strict):
+    id: str
+    """Region id used by services and results."""
+    country: str
+    """ISO3 country code (catalog countries)."""
+    name: str | None = None
+    population: Annotated[float, Field(gt=0)] | None = None
+    """People in the region (default: country population x population_share)."""
+    population_share: Share = 1.0
+    """Share of the country's population when population is not given."""
+    internet_share: Share | None = None
+    """Share of people online (default: the country's internet users %)."""
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    utc_offset: Annotated[float, Field(ge=-12, le=14)] | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _known("countries", v, "country")
+
+
+class Service(Strict):
+    id: str
+    sector: Sector
+    model: str
+    """Model id (catalog models)."""
+    requests_per_user_per_day: NonNegFloat
+    input_tokens: Annotated[int, Field(ge=1, le=2_000_000)]
+    output_tokens: Annotated[int, Field(ge=1, le=200_000)]
+    ttft_ms: PositiveFloat
+    """p99 time to first token, network round trip included."""
+    tpot_ms: PositiveFloat
+    """p99 time per output token."""
+    network_budget_ms: NonNegFloat | None = None
+    """Part of ttft_ms reserved for the network round trip (default: min(150, ttft_ms / 4))."""
+    profile: ProfileName | Annotated[list[NonNegFloat], Field(min_length=24, max_length=24)] = (
+        "daytime"
+    )
+    """Diurnal profile in local time: a named shape or 24 relative weights."""
+    adoption: Share | dict[Year, Share] = 1.0
+    """Share of online people using the service, constant or by year (linear in between)."""
+    regions: list[str] | None = None
+    """Regions served (default: all)."""
+    data_class: DataClass = "public"
+    kind: Literal["interactive", "batch"] = "interactive"
+    """Interactive load is served in its hour; batch load may move within the day."""
+    precision: Precision | None = None
+    """Serving precision (default: chosen by the performance model)."""
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return _known("models", v, "model")
+
+    @model_validator(mode="after")
+    def _budget(self) -> Service:
+        if self.network_budget_ms is not None and self.network_budget_ms >= self.ttft_ms:
+            msg = (
+                f"network_budget_ms ({self.network_budget_ms}) must be below ttft_ms "
+                f"({self.ttft_ms}): the server needs part of the TTFT budget"
+            )
+            raise ValueError(msg)
+        if isinstance(self.profile, list) and sum(self.profile) <= 0:
+            raise ValueError("profile weights must not all be zero")
+        return self
+
+    @property
+    def network_ms(self) -> float:
+        """Round-trip budget reserved for the network."""
+        if self.network_budget_ms is not None:
+            return self.network_budget_ms
+        return min(150.0, self.ttft_ms / 4)
+
+
+class Site(Strict):
+    id: str
+    """Catalog site id, or a new id for a custom site (then country, lat, lon are required)."""
+    name: str | None = None
+    country: str | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    utc_offset: Annotated[float, Field(ge=-12, le=14)] | None = None
+    power_price_usd_mwh: NonNegFloat | None = None
+    carbon_g_kwh: NonNegFloat | None = None
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    capex_usd_per_mw: NonNegFloat | None = None
+    power_mw: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    """Grid power available: constant or by year (step function)."""
+    lead_time_months: Annotated[float, Field(ge=0, le=120)] | None = None
+    accelerators: list[str] | None = None
+    """Accelerators allowed at this site (default: the scenario's list)."""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        return None if v is None else _known("countries", v, "country")
+
+
+class Partner(Strict):
+    id: str
+    name: str | None = None
+    kind: Literal["government", "investor", "provider", "operator", "other"] = "other"
+    country: str | None = None
+    equity_share: Share | None = None
+    notes: str | None = None
+
+
+class Scenario(Strict):
+    """A planning scenario: who needs what AI service, where it may run, at what cost."""
+
+    name: str
+    description: str = ""
+    horizon: Horizon
+    economics: Economics = Economics()
+    solver: Solver = Solver()
+    regions: Annotated[list[Region], Field(min_length=1)]
+    services: Annotated[list[Service], Field(min_length=1)]
+    sites: Annotated[list[Site], Field(min_length=1)]
+    accelerators: list[str] | None = None
+    """Accelerators the plan may buy (default: every catalog accelerator available in time)."""
+    partners: list[Partner] = []
+    policy_packs: list[str] = []
+    """Rule packs to apply (carried into the results; evaluated by a later release)."""
+
+    @field_validator("accelerators")
+    @classmethod
+    def _accels(cls, v: list[str] | None) -> list[str] | None:
+        for a in v or []:
+            _known("accelerators", a, "accelerator")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems = reference_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def reference_problems(data: dict) -> list[str]:
+    """Cross-references inside a scenario mapping (duplicate ids, unknown regions and sites).
+
+    Works on the raw mapping too, so that these problems are reported together with type errors.
+    """
+    problems: list[str] = []
+
+    def items(key: str) -> list[dict]:
+        value = data.get(key)
+        return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
+
+    for kind in ("regions", "services", "sites"):
+        ids = [str(i.get("id")) for i in items(kind) if "id" in i]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            problems.append(f"{kind}: duplicate ids {dup}; each id must be unique")
+    region_ids = {str(r.get("id")) for r in items("regions")}
+    for i, s in enumerate(items("services")):
+        regions = s.get("regions") or []
+        for j, r in enumerate(regions if isinstance(regions, list) else []):
+            if r not in region_ids:
+                problems.append(
+                    f"services[{i}].regions[{j}]: unknown region {r!r}."
+                    f"{did_you_mean(str(r), region_ids)} Regions defined: {sorted(region_ids)}"
+                )
+    known_sites = set(catalog.sites().index)
+    accel_ids = set(catalog.accelerators().index)
+    for i, site in enumerate(items("sites")):
+        sid = str(site.get("id"))
+        if sid not in known_sites:
+            missing = [f for f in ("country", "lat", "lon") if site.get(f) is None]
+            if missing:
+                hint = did_you_mean(sid, known_sites)
+                problems.append(
+                    f"sites[{i}].id: {sid!r} is not a catalog site.{hint} A custom site needs "
+                    f"{', '.join(missing)}. Catalog sites: {', '.join(sorted(known_sites))}"
+                )
+        accels = site.get("accelerators") or []
+        for j, a in enumerate(accels if isinstance(accels, list) else []):
+            if a not in accel_ids:
+                problems.append(
+                    f"sites[{i}].accelerators[{j}]: unknown accelerator {a!r}."
+                    f"{did_you_mean(str(a), accel_ids)} Allowed: {', '.join(sorted(accel_ids))}"
+                )
+    return problems
