@@ -1,0 +1,158 @@
+"""Inference performance model: roofline physics + calibrated efficiency factors.
+
+Public, stable interface (the planner calls ``server_capacity``; CLI and benchmarks ``predict``)::
+
+    from infraplan.perf import server_capacity, predict, ServerCapacity, PerfResult
+
+See docs/perf.md for the equations, the calibration procedure and the measured accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from infraplan.perf import autoconfig
+from infraplan.perf import efficiency as _eff
+from infraplan.perf.specs import accel_spec, model_spec
+
+__all__ = ["PerfResult", "ServerCapacity", "predict", "server_capacity"]
+
+
+@dataclass(frozen=True)
+class ServerCapacity:
+    """Capacity of one catalog server (``accels_per_server`` accelerators) under an SLO."""
+
+    model: str
+    accelerator: str
+    feasible: bool
+    reason: str
+    requests_per_s: float
+    output_tokens_per_s: float
+    ttft_ms: float
+    tpot_ms: float
+    power_w: float
+    idle_power_w: float
+    joules_per_output_token: float
+    config: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PerfResult:
+    """Prediction for one model x accelerator group x configuration x workload x mode."""
+
+    model: str
+    accelerator: str
+    mode: str
+    n_accel: int
+    tp: int
+    pp: int
+    ep: int
+    replicas: int
+    precision: str
+    isl: float
+    osl: float
+    output_tokens_per_s: float
+    requests_per_s: float
+    ttft_ms: float
+    tpot_ms: float
+    batch: float
+    memory_weights_gb: float
+    memory_kv_cache_gb: float
+    memory_kv_capacity_gb: float
+    memory_activations_gb: float
+    watts_per_accelerator: float
+    total_power_w: float
+    idle_power_w: float
+    joules_per_output_token: float
+    wh_per_request: float
+    bound: str
+    feasible: bool
+    reason: str
+    engine: str
+
+    @property
+    def memory(self) -> dict[str, float]:
+        """Memory per accelerator in GB: weights, KV cache in use, activations."""
+        return {"weights_gb": self.memory_weights_gb, "kv_cache_gb": self.memory_kv_cache_gb,
+                "activations_gb": self.memory_activations_gb}
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["memory"] = self.memory
+        return out
+
+
+def predict(model: str, accelerator: str, *, n_accel: int | None = None, tp: int | None = None,
+            pp: int | None = None, precision: str | None = None, isl: float | None = None,
+            osl: float = 256, mode: str | None = None, concurrency: float | None = None,
+            ttft_ms: float | None = None, tpot_ms: float | None = None, qps: float | None = None,
+            n_requests: float | None = None, beams: int = 1,
+            engine: str | None = None) -> PerfResult:
+    """Predict throughput, latency, memory and energy of one configuration.
+
+    Blank ``tp``/``pp``/``precision`` are chosen (best throughput); ``n_accel`` defaults to one
+    server; ``mode`` defaults from the given arguments (concurrency -> ``concurrency``, latency
+    limits -> ``server``, otherwise ``offline``). Unknown ids and impossible requests raise
+    ``InfraplanError``; a configuration that does not fit or cannot meet the SLO returns
+    ``feasible=False`` with a reason.
+    """
+    rec = {"model": model, "accelerator": accelerator, "n_accel": n_accel, "tp": tp, "pp": pp,
+           "precision": precision, "isl": isl, "osl": osl, "mode": mode,
+           "concurrency": concurrency, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "qps": qps,
+           "n_requests": n_requests, "beams": beams, "engine": engine}
+    out = autoconfig.evaluate([rec])[0]
+    if out.get("error"):
+        from infraplan.errors import InfraplanError
+
+        raise InfraplanError(out["error"])
+    if "output_tokens_per_s" not in out:
+        from infraplan.errors import InfraplanError
+
+        raise InfraplanError(out.get("reason") or "no configuration to evaluate")
+    fields = PerfResult.__dataclass_fields__
+    return PerfResult(**{k: out[k] for k in fields})
+
+
+def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms: float,
+                    tpot_ms: float, precision: str | None = None) -> ServerCapacity:
+    """Per-server capacity of ``model`` on ``accelerator`` at p99 TTFT/TPOT limits (Poisson).
+
+    Chooses precision (default FP8 where supported, else BF16), tensor/pipeline split and batch.
+    A model instance lives inside one server or, if it does not fit, across two servers with a
+    pipeline split (then each server gets half the group's throughput). Infeasible pairs return
+    ``feasible=False``, zeros and a reason. Results are cached.
+    """
+    model_spec(model)
+    accel_spec(accelerator)
+    prec = autoconfig.precision_ok(accelerator, precision)
+    if isl is None or osl is None or float(osl) <= 0 or float(isl) < 0:
+        from infraplan.errors import InfraplanError
+
+        raise InfraplanError("isl/osl: input and output tokens must be given (osl > 0)")
+    best, servers = autoconfig._server_capacity_cached(
+        model, accelerator, int(isl), int(osl), float(ttft_ms), float(tpot_ms), prec,
+        id(_eff.current()))
+    a = accel_spec(accelerator)
+    idle = a.tdp_w * 0.12 * a.accels_per_server + a.server_overhead_w * 0.5
+    if not best or not best.get("feasible"):
+        reason = (best or {}).get("reason") or (best or {}).get("error") or "no configuration"
+        return ServerCapacity(model, accelerator, False, reason, 0.0, 0.0, 0.0, 0.0, 0.0,
+                              idle, 0.0, "")
+    per = 1.0 / servers
+    tps = best["output_tokens_per_s"] * per
+    rps = best["requests_per_s"] * per
+    power = best["total_power_w"] * per
+    inst = best["replicas"] / servers
+    span = f"1 instance per {servers} servers" if servers > 1 else (
+        f"{inst:g} instance{'s' if inst != 1 else ''} per server")
+    config = (f"{best['precision']} tp{best['tp']} pp{best['pp']}, {span}, "
+              f"batch {best['batch']:.0f}")
+    return ServerCapacity(
+        model=model, accelerator=accelerator, feasible=True, reason="", requests_per_s=rps,
+        output_tokens_per_s=tps, ttft_ms=best["ttft_ms"], tpot_ms=best["tpot_ms"],
+        power_w=power, idle_power_w=best["idle_power_w"] * per,
+        joules_per_output_token=power / tps if tps > 0 else 0.0, config=config,
+    )

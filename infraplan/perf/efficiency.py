@@ -1,0 +1,179 @@
+"""Efficiency factors: the only fitted numbers of the performance model.
+
+They live in ``infraplan/perf/data/efficiency.csv`` (written by ``infraplan perf calibrate``) with
+columns ``parameter, family, engine, precision, value, n_rows, provenance``:
+
+- ``eta_compute`` (family x precision class ``16``/``8``/``4``): achieved fraction of the dense
+  datasheet peak in GEMMs and attention;
+- ``eta_memory`` (family): achieved fraction of the HBM datasheet bandwidth;
+- ``engine`` (engine): engine-maturity multiplier on both (the reference engine ``trtllm`` = 1);
+- global scalars (family ``*``): ``step_overhead_ms`` (fixed time per engine iteration),
+  ``allreduce_latency_us`` (latency of one all-reduce), ``link_efficiency`` (achieved fraction of
+  the scale-up bandwidth).
+
+Families without a fitted row fall back to a neighbour family (``FAMILY_FALLBACK``) and then to
+the global row (family ``*``), which the fit writes as the row-weighted geometric mean of the
+fitted families. A precision class without a fitted row falls back to the nearest class of the
+same family (FP4 -> FP8 -> 16-bit) before the global value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from infraplan.errors import InfraplanError
+
+COLUMNS = ["parameter", "family", "engine", "precision", "value", "n_rows", "provenance"]
+
+#: hardware families without calibration rows borrow from their closest measured relative
+FAMILY_FALLBACK: dict[str, list[str]] = {
+    "blackwell-ultra": ["blackwell", "hopper"],
+    "blackwell": ["hopper"],
+    "hopper": [],
+    "ada": ["ampere"],
+    "ampere": ["ada"],
+    "cdna4": ["cdna3"],
+    "cdna3": [],
+    "gaudi": [],
+    "tpu": [],
+}
+PRECISION_FALLBACK = {"4": ["8", "16"], "8": ["16"], "16": ["8"]}
+
+#: priors used before any calibration and as the centre of the regularised fit
+DEFAULTS = {
+    "eta_compute": 0.55,
+    "eta_memory": 0.75,
+    "engine": 1.0,
+    "step_overhead_ms": 2.0,
+    "allreduce_latency_us": 12.0,
+    "link_efficiency": 0.7,
+}
+GLOBALS = ("step_overhead_ms", "allreduce_latency_us", "link_efficiency")
+REFERENCE_ENGINE = "trtllm"
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Lookup over an efficiency table with documented fallbacks."""
+
+    compute: dict = field(default_factory=dict)  # (family, cls) -> value
+    memory: dict = field(default_factory=dict)  # family -> value
+    engines: dict = field(default_factory=dict)  # engine -> value
+    scalars: dict = field(default_factory=dict)  # name -> value
+    table: pd.DataFrame | None = None
+
+    def __hash__(self) -> int:  # identity hash so instances can key caches
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def eta_compute(self, family: str, cls: str) -> float:
+        for fam in [family, *FAMILY_FALLBACK.get(family, [])]:
+            for c in [cls, *PRECISION_FALLBACK.get(cls, [])]:
+                if (fam, c) in self.compute:
+                    return self.compute[(fam, c)]
+        for c in [cls, *PRECISION_FALLBACK.get(cls, [])]:
+            if ("*", c) in self.compute:
+                return self.compute[("*", c)]
+        return DEFAULTS["eta_compute"]
+
+    def eta_memory(self, family: str) -> float:
+        for fam in [family, *FAMILY_FALLBACK.get(family, []), "*"]:
+            if fam in self.memory:
+                return self.memory[fam]
+        return DEFAULTS["eta_memory"]
+
+    def engine(self, name: str | None) -> float:
+        if not name:
+            return 1.0
+        if name in self.engines:
+            return self.engines[name]
+        return self.engines.get("*", 1.0)
+
+    def scalar(self, name: str) -> float:
+        return float(self.scalars.get(name, DEFAULTS[name]))
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Efficiency:
+        missing = [c for c in COLUMNS if c not in table.columns]
+        if missing:
+            raise InfraplanError(f"efficiency table: missing columns {missing}; expected {COLUMNS}")
+        compute, memory, engines, scalars = {}, {}, {}, {}
+        for row in table.itertuples(index=False):
+            value = float(row.value)
+            fam = str(row.family).strip() or "*"
+            if row.parameter == "eta_compute":
+                compute[(fam, str(row.precision).strip())] = value
+            elif row.parameter == "eta_memory":
+                memory[fam] = value
+            elif row.parameter == "engine":
+                engines[str(row.engine).strip() or "*"] = value
+            elif row.parameter in GLOBALS:
+                scalars[str(row.parameter)] = value
+            else:
+                raise InfraplanError(
+                    f"efficiency table: unknown parameter {row.parameter!r}; allowed: eta_compute, "
+                    f"eta_memory, engine, {', '.join(GLOBALS)}"
+                )
+        return cls(compute=compute, memory=memory, engines=engines, scalars=scalars, table=table)
+
+    @classmethod
+    def defaults(cls) -> Efficiency:
+        rows = [
+            ("eta_compute", "*", "", "16", DEFAULTS["eta_compute"], 0, "prior"),
+            ("eta_compute", "*", "", "8", DEFAULTS["eta_compute"], 0, "prior"),
+            ("eta_memory", "*", "", "", DEFAULTS["eta_memory"], 0, "prior"),
+            ("engine", "", REFERENCE_ENGINE, "", 1.0, 0, "reference"),
+        ] + [(g, "*", "", "", DEFAULTS[g], 0, "prior") for g in GLOBALS]
+        return cls.from_table(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("infraplan.perf") / "data" / "efficiency.csv"))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise InfraplanError(f"efficiency table {str(path)!r} does not exist")
+    table = pd.read_csv(path, dtype={"family": str, "engine": str, "precision": str},
+                        keep_default_na=False)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> Efficiency:
+    path = default_path()
+    if not path.exists():
+        return Efficiency.defaults()
+    return Efficiency.from_table(read_table(path))
+
+
+_ACTIVE: list[Efficiency] = []
+
+
+def current() -> Efficiency:
+    """The efficiency table in use: the packaged fit unless ``use()`` set another."""
+    return _ACTIVE[-1] if _ACTIVE else _packaged()
+
+
+def use(eff: Efficiency | None) -> None:
+    """Make ``eff`` the table used by ``predict`` / ``server_capacity`` (``None`` = packaged)."""
+    from infraplan.perf import autoconfig
+
+    _ACTIVE.clear()
+    if eff is not None:
+        _ACTIVE.append(eff)
+    autoconfig.clear_cache()
+
+
+def reload() -> None:
+    """Re-read the packaged table (after ``infraplan perf calibrate`` rewrote it)."""
+    _packaged.cache_clear()
+    use(None)

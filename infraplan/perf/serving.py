@@ -1,0 +1,135 @@
+"""Serving modes on top of the iteration physics, vectorised over cases.
+
+- ``offline``: every request queued at once; the batch is as large as memory and the engine allow.
+- ``concurrency``: N requests in flight (closed loop); batch = N / replicas.
+- ``server``: Poisson arrivals; the largest rate whose p99 TTFT and p99 TPOT meet the limits.
+  The batch slots of a replica form an M/G/c queue (c = max batch, service time = time a request
+  holds its slot); p99 queueing delay from the Halfin-Whitt approximation of Erlang C; p99 TPOT
+  at the batch exceeded 1% of the time (mean + 2.33 sd of a Poisson count).
+- ``qps``: a fixed offered rate for a finite run of N requests: rate = min(offered, capacity);
+  duration = max(N/rate + request latency, N/capacity).
+
+Every function takes a ``Cases`` and per-case arrays, and returns a dict of arrays with at least
+``output_tps`` (whole group), ``requests_per_s``, ``ttft``, ``tpot`` (seconds), ``batch`` (per
+replica), ``it`` (the iteration breakdown at the operating point) and ``busy`` (fraction of time
+the group computes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infraplan.perf.model import Cases, max_batch, prefill_time, steady_state
+
+Z99 = 2.326  # standard normal 99th percentile
+
+
+def _norm_pdf(x):
+    return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+
+
+def _norm_cdf(x):
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
+
+def _slot_time(c: Cases, batch: np.ndarray) -> dict:
+    """Per-replica steady state at ``batch``: TPOT, TTFT (no queueing) and slot holding time."""
+    ss = steady_state(c, batch)
+    ttft = prefill_time(c, batch)
+    hold = ttft + np.maximum(c.osl - 1, 0) * ss["tpot"]
+    return {**ss, "ttft": ttft, "hold": hold}
+
+
+def offline(c: Cases) -> dict[str, np.ndarray]:
+    batch = np.maximum(max_batch(c), 1.0)
+    st = _slot_time(c, batch)
+    rps = c.replicas * batch / st["hold"]
+    return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": st["ttft"],
+            "tpot": st["tpot"], "batch": batch, "it": st, "busy": np.ones_like(batch)}
+
+
+def concurrency(c: Cases, n: np.ndarray) -> dict[str, np.ndarray]:
+    n = np.maximum(np.asarray(n, dtype=float), 1.0)
+    used = np.minimum(c.replicas, n)
+    cap = np.maximum(max_batch(c), 1.0)
+    batch = np.minimum(n / used, cap)
+    st = _slot_time(c, batch)
+    rps = used * batch / st["hold"]
+    waiting = np.maximum(n / used - batch, 0.0)
+    queue = waiting / np.maximum(batch / st["hold"], 1e-12)
+    return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": st["ttft"] + queue,
+            "tpot": st["tpot"], "batch": batch, "it": st, "busy": used / c.replicas}
+
+
+def _p99_wait(slots, rho, hold):
+    """p99 of the M/M/c waiting time (Halfin-Whitt approximation of Erlang C)."""
+    beta = np.maximum((1 - rho) * np.sqrt(slots), 1e-9)
+    p_wait = 1.0 / (1.0 + beta * _norm_cdf(beta) / _norm_pdf(np.minimum(beta, 30.0)))
+    p_wait = np.clip(p_wait, 0.0, 1.0)
+    rate = slots * (1 - rho) / np.maximum(hold, 1e-12)
+    return np.where(p_wait > 0.01, np.log(np.maximum(p_wait, 1e-300) / 0.01) / rate, 0.0)
+
+
+def _server_eval(c: Cases, u: np.ndarray, slots: np.ndarray, ttft_lim, tpot_lim):
+    batch = np.maximum(u * slots, 1e-3)
+    st = _slot_time(c, batch)
+    hi = np.minimum(batch + Z99 * np.sqrt(batch), slots)
+    tpot99 = steady_state(c, hi)["tpot"]
+    wait = _p99_wait(slots, np.minimum(u, 0.999999), st["hold"])
+    ttft99 = wait + st["ttft"]
+    ok = (ttft99 <= ttft_lim) & (tpot99 <= tpot_lim)
+    return ok, st, ttft99, tpot99, batch
+
+
+def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray, iters: int = 28) -> dict:
+    """Largest Poisson rate meeting p99 TTFT <= ttft_lim and p99 TPOT <= tpot_lim (seconds)."""
+    ttft_lim = np.broadcast_to(np.asarray(ttft_lim, dtype=float), (len(c),))
+    tpot_lim = np.broadcast_to(np.asarray(tpot_lim, dtype=float), (len(c),))
+    slots = np.maximum(max_batch(c), 1.0)
+    lo = np.zeros(len(c))
+    hi = np.ones(len(c))
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        ok = _server_eval(c, mid, slots, ttft_lim, tpot_lim)[0]
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    # smallest meaningful load: one request in flight on each replica
+    u_min = np.minimum(1.0 / slots, 1.0)
+    ok_min, *_ = _server_eval(c, u_min, slots, ttft_lim, tpot_lim)
+    u = np.where(lo > 0, lo, u_min)
+    ok, st, ttft99, tpot99, batch = _server_eval(c, u, slots, ttft_lim, tpot_lim)
+    feasible = ok | (ok_min & (lo > 0))
+    rps = np.where(feasible, c.replicas * batch / st["hold"], 0.0)
+    return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": ttft99, "tpot": tpot99,
+            "batch": batch, "it": st, "busy": np.ones(len(c)), "feasible": feasible,
+            "ttft_min": _server_eval(c, u_min, slots, ttft_lim, tpot_lim)[2],
+            "tpot_min": _server_eval(c, u_min, slots, ttft_lim, tpot_lim)[3]}
+
+
+def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray, iters: int = 40) -> dict:
+    """Finite run of ``n_requests`` offered at ``rate`` requests/s (inf = all at once)."""
+    rate = np.asarray(rate, dtype=float)
+    n_requests = np.asarray(n_requests, dtype=float)
+    cap_b = np.maximum(np.minimum(max_batch(c), np.ceil(n_requests / c.replicas)), 1.0)
+    st_cap = _slot_time(c, cap_b)
+    cap_rps = c.replicas * cap_b / st_cap["hold"]
+    target = np.minimum(rate, cap_rps) / c.replicas
+    lo, hi = np.zeros(len(c)), cap_b.copy()
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        st = _slot_time(c, np.maximum(mid, 1e-6))
+        got = mid / st["hold"]
+        lo = np.where(got < target, mid, lo)
+        hi = np.where(got < target, hi, mid)
+    batch = np.maximum(0.5 * (lo + hi), 1e-6)
+    st = _slot_time(c, batch)
+    served = np.minimum(rate, cap_rps)
+    with np.errstate(divide="ignore"):
+        arrive = np.where(np.isfinite(rate), n_requests / rate, 0.0)
+    duration = np.maximum(arrive + st["hold"], n_requests / cap_rps)
+    rps = n_requests / duration
+    return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": st["ttft"],
+            "tpot": st["tpot"], "batch": batch, "it": st,
+            "busy": np.clip(served / cap_rps, 0.0, 1.0)}
