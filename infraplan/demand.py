@@ -22,7 +22,32 @@ HOURS = np.arange(24)
 # web-traffic diurnal curves (low at night, office or evening peaks); users can pass 24 numbers.
 _PROFILES: dict[str, list[float]] = {
     "office": [1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 16, 15, 13, 15, 16, 15, 13, 9, 6, 5, 4, 3, 2, 1],
-    "daytime": [2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 12, 11, 12, 12, 12, 11, 10, 10, 11, 11, 9, 6, 4],
+    "daytime": [
+        2,
+        1,
+        1,
+        1,
+        1,
+        2,
+        4,
+        7,
+        10,
+        12,
+        12,
+        12,
+        11,
+        12,
+        12,
+        12,
+        11,
+        10,
+        10,
+        11,
+        11,
+        9,
+        6,
+        4,
+    ],
     "evening": [3, 2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 6, 6, 7, 8, 10, 13, 15, 16, 14, 10, 6],
     "flat": [1] * 24,
     "round-the-clock": [6, 5, 5, 5, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 8, 7, 6],
@@ -63,8 +88,10 @@ def region_table(scn: Scenario) -> pd.DataFrame:
     rows = []
     for r in scn.regions:
         c = countries.loc[r.country]
-        population = r.population if r.population is not None else (
-            float(c["population_m"]) * 1e6 * r.population_share
+        population = (
+            r.population
+            if r.population is not None
+            else (float(c["population_m"]) * 1e6 * r.population_share)
         )
         rows.append(
             {

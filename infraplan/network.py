@@ -17,7 +17,10 @@ OVERHEAD_MS = 2.0
 
 
 def great_circle_km(
-    lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float, lon2: np.ndarray | float
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
+    lon2: np.ndarray | float,
 ) -> np.ndarray:
     """Haversine distance in km; broadcasts over numpy arrays."""
     p1, p2 = np.radians(lat1), np.radians(lat2)

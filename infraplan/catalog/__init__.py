@@ -33,9 +33,9 @@ def schema(table: str) -> pd.DataFrame:
     """Attribute table of a catalog table: type, unit, default and description per column."""
     if table not in TABLES:
         raise UnknownIdError("catalog table", table, TABLES)
-    return pd.read_csv(_data_path(f"schema/{table}.csv"), dtype=str, keep_default_na=False).set_index(
-        "attribute"
-    )
+    return pd.read_csv(
+        _data_path(f"schema/{table}.csv"), dtype=str, keep_default_na=False
+    ).set_index("attribute")
 
 
 @cache
@@ -66,7 +66,8 @@ def _load(table: str) -> pd.DataFrame:
         msg = f"catalog table {table}: duplicate ids {out[key][out[key].duplicated()].tolist()}"
         raise InfraplanError(msg)
     if "source" in out and (out["source"].fillna("") == "").any():
-        msg = f"catalog table {table}: rows without a source: {out[key][out['source'] == ''].tolist()}"
+        bad = out[key][out["source"].fillna("") == ""].tolist()
+        msg = f"catalog table {table}: rows without a source: {bad}"
         raise InfraplanError(msg)
     return out.set_index(key)
 

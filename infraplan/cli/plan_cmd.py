@@ -1,1 +1,152 @@
-"""CLI commands (plan_cmd)."""
+"""`infraplan run`, `infraplan validate`: plan a scenario, check a scenario file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from infraplan.cli import app, console
+from infraplan.fmt import fmt_money, fmt_num
+from infraplan.scenario import load_scenario
+
+
+@app.command("validate")
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+) -> None:
+    """Check a scenario file and report every problem at once (exit 1 if any)."""
+    scn = load_scenario(file)
+    accels = scn.accelerators or ["every catalog accelerator available in time"]
+    console.print(
+        f"[green]OK[/] {file}: {len(scn.regions)} regions, {len(scn.services)} services, "
+        f"{len(scn.sites)} candidate sites, accelerators: {', '.join(accels)}; "
+        f"horizon {scn.horizon.start_year}-{scn.horizon.end_year}."
+    )
+    console.print(f"Next: [bold]infraplan run {file} --out out/{file.stem}[/]")
+
+
+@app.command("run")
+def run(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default out/<scenario>).")
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write the HTML report.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Plan a scenario: solve the build-out and write results.json, CSV tables and report.html."""
+    from infraplan.optimize import plan
+
+    scn = load_scenario(file)
+    out_dir = out or Path("out") / file.stem
+    with console.status("planning...", spinner="dots") as status:
+
+        def step(text: str) -> None:
+            status.update(f"{text}...")
+            if not quiet:
+                console.log(text)
+
+        results: Any = plan(scn, source=str(file), on_step=step)
+        status.update("writing results...")
+        paths = results.write(out_dir)
+        if report:
+            status.update("writing the HTML report...")
+            from infraplan.report import write_report
+
+            paths["report.html"] = write_report(results.to_dict(), out_dir / "report.html")
+    print_summary(results.to_dict())
+    console.print(
+        f"\nWrote {len(paths)} files to [bold]{out_dir}[/]: results.json, "
+        + (
+            f"[bold]{paths['report.html']}[/] (open it in a browser), "
+            if "report.html" in paths
+            else ""
+        )
+        + "and one CSV per table."
+    )
+    console.print(
+        "Next: change an assumption in the scenario file and run again, or "
+        f"[bold]infraplan explain {out_dir}[/] to see what limits the plan."
+    )
+    if results.status != "optimal":
+        raise typer.Exit(2)
+
+
+def print_summary(res: dict[str, Any]) -> None:
+    """Rich terminal summary of a results.json mapping."""
+    scn = res["scenario"]
+    status = res["status"]
+    solve = res.get("solve", {})
+    colour = "green" if status == "optimal" else "red"
+    console.print(
+        Panel.fit(
+            f"[bold]{scn['name']}[/]  {scn['years'][0]}-{scn['years'][-1]}\n"
+            f"status: [{colour}]{status}[/]  ({solve.get('method', '')}, "
+            f"{fmt_num(solve.get('n_variables', 0))} variables, "
+            f"{fmt_num(solve.get('n_constraints', 0))} constraints, "
+            f"built in {solve.get('build_s', 0):.1f} s, solved in {solve.get('solve_s', 0):.1f} s)",
+            title="infraplan",
+        )
+    )
+    if status != "optimal" or not res.get("metrics"):
+        console.print(f"[red]No plan: the solver reported {res.get('termination')}.[/]")
+        return
+    m = res["metrics"]
+    t = Table(title="Key figures", show_header=True, header_style="bold")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("total discounted cost (excl. unserved penalty)", fmt_money(m["total_cost_usd"]))
+    if m.get("cost_per_million_tokens_usd") is not None:
+        t.add_row(
+            "cost per million tokens (input+output)", f"$ {m['cost_per_million_tokens_usd']:.3f}"
+        )
+    if m.get("cost_per_million_output_tokens_usd") is not None:
+        t.add_row(
+            "cost per million output tokens", f"$ {m['cost_per_million_output_tokens_usd']:.3f}"
+        )
+    if m.get("cost_per_citizen_year_usd") is not None:
+        t.add_row("cost per citizen per year", f"$ {m['cost_per_citizen_year_usd']:.2f}")
+    t.add_row("served fraction of demand", f"{100 * m['served_fraction']:.2f} %")
+    t.add_row("peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
+    t.add_row("energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
+    t.add_row("emissions over the horizon", f"{m['emissions_tco2']:,.0f} tCO2")
+    t.add_row("accelerators installed (peak year)", fmt_num(m["accelerators_installed_max"]))
+    console.print(t)
+
+    costs = Table(title="Cost breakdown (present value)", header_style="bold")
+    costs.add_column("component")
+    costs.add_column("USD", justify="right")
+    costs.add_column("share", justify="right")
+    total = res["objective_usd"] or 1.0
+    for k, v in res["costs_usd"].items():
+        costs.add_row(k.replace("_", " "), fmt_money(v), f"{100 * v / total:.1f} %")
+    costs.add_row("[bold]total (objective)[/]", f"[bold]{fmt_money(res['objective_usd'])}[/]", "")
+    console.print(costs)
+
+    inst = res.get("installed", [])
+    if inst:
+        last = max(r["year"] for r in inst)
+        bt = Table(title=f"Installed in {last}", header_style="bold")
+        for c in ("site", "accelerator", "accelerators", "IT MW"):
+            bt.add_column(c, justify="right" if c in ("accelerators", "IT MW") else "left")
+        rows = sorted((r for r in inst if r["year"] == last), key=lambda r: -r["accelerators"])
+        for r in rows[:15]:
+            bt.add_row(
+                r["site"],
+                r["accelerator"],
+                fmt_num(r["accelerators"]),
+                f"{r['it_capacity_mw']:,.1f}",
+            )
+        console.print(bt)
+    unserved = res.get("unserved", [])
+    if unserved:
+        console.print(
+            f"[yellow]Some demand is not served ({100 * (1 - m['served_fraction']):.2f} % of "
+            "requests). See the explanations in the report or run `infraplan explain`.[/]"
+        )
+    for e in res.get("explanations", [])[:5]:
+        console.print(f"  - {e['text']}")

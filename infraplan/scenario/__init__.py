@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,32 @@ __all__ = [
 ]
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that also reads 9e6 and 1_000 style numbers as numbers (YAML 1.2)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
     p = Path(path)
     if not p.exists():
-        msg = f"scenario file {str(p)!r} does not exist. Try one of the bundled examples in examples/."
+        msg = (
+            f"scenario file {str(p)!r} does not exist. "
+            "Try one of the bundled examples in examples/."
+        )
         raise InfraplanError(msg)
     try:
         text = p.read_text(encoding="utf-8")
@@ -58,7 +80,7 @@ def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Sc
     """Validate a scenario given as YAML text or an already parsed mapping."""
     if isinstance(text, str):
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             where = ""
             mark = getattr(exc, "problem_mark", None)
@@ -88,7 +110,9 @@ def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Sc
             extra = []
         problems += [p for p in extra if not any(p in q for q in problems)]
         noun = "problem" if len(problems) == 1 else "problems"
-        msg = f"{source}: {len(problems)} {noun} found; fix them and run `infraplan validate` again:"
+        msg = (
+            f"{source}: {len(problems)} {noun} found; fix them and run `infraplan validate` again:"
+        )
         raise InfraplanError(msg, problems) from None
 
 
@@ -152,7 +176,7 @@ def format_validation_error(exc: ValidationError, data: dict[str, Any]) -> list[
         (loc, err)
         for loc, err in errors
         if err["type"] not in _TYPE_MISMATCH
-        or not any(s[: len(loc)] == loc and s != loc or s == loc for s in specific)
+        or not any((s[: len(loc)] == loc and s != loc) or s == loc for s in specific)
     ]
     # Several members of a union all mismatched: say it once, listing what each member accepts.
     merged: dict[tuple[Any, ...], list[str]] = {}
@@ -172,7 +196,9 @@ def format_validation_error(exc: ValidationError, data: dict[str, Any]) -> list[
             model = _model_at(loc)
             allowed = sorted(model.model_fields) if model else []
             hint = did_you_mean(str(loc[-1]), allowed)
-            line = f"{path}: unknown key {loc[-1]!r}.{hint} Allowed keys here: {', '.join(allowed)}."
+            line = (
+                f"{path}: unknown key {loc[-1]!r}.{hint} Allowed keys here: {', '.join(allowed)}."
+            )
         elif kind == "missing":
             line = f"{path}: required key is missing."
         elif kind in ("value_error", "assertion_error"):
@@ -180,10 +206,7 @@ def format_validation_error(exc: ValidationError, data: dict[str, Any]) -> list[
             line = f"{path}: {text}" if loc else text
         else:
             shown = _value_at(data, loc) if value is None else value
-            if isinstance(shown, dict | list):
-                shown = "a " + type(shown).__name__
-            else:
-                shown = repr(shown)
+            shown = "a " + type(shown).__name__ if isinstance(shown, dict | list) else repr(shown)
             line = f"{path}: {err['msg'].rstrip('.')} (got {shown})."
             if isinstance(value, str) and kind in ("float_type", "int_type"):
                 line += " Write numbers without quotes."

@@ -23,6 +23,7 @@ def _known(table: str, value: str, kind: str) -> str:
         raise ValueError(msg)
     return value
 
+
 Sector = Literal[
     "public-administration",
     "health",
@@ -46,7 +47,9 @@ Year = Annotated[int, Field(ge=2000, le=2100)]
 class Strict(BaseModel):
     """Base: strict types, unknown keys rejected, attribute docstrings become descriptions."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, use_attribute_docstrings=True, frozen=True
+    )
 
 
 class Horizon(Strict):

@@ -1,0 +1,5 @@
+"""``python -m infraplan`` runs the command-line interface."""
+
+from infraplan.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""Solve a built model with HiGHS and report the outcome in plain words."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from infraplan.optimize.model import BuiltModel
+from infraplan.scenario import Solver
+
+# Above this many variables an LP goes to interior point without crossover (much faster on
+# these sparse transport-like models; see docs/design.md for measurements).
+IPM_THRESHOLD = 200_000
+
+
+@dataclass
+class SolveInfo:
+    status: str  # optimal, infeasible, time_limit, error
+    termination: str
+    solve_s: float
+    method: str
+    mip_gap: float | None
+
+
+def highs_options(settings: Solver, n_variables: int) -> tuple[dict[str, object], str]:
+    """HiGHS options for the scenario's solver settings; returns (options, method label)."""
+    opts: dict[str, object] = {
+        "time_limit": float(settings.time_limit_s),
+        "output_flag": False,
+        "log_to_console": False,
+    }
+    method = settings.method
+    if settings.integer_servers:
+        opts["mip_rel_gap"] = float(settings.mip_gap)
+        return opts, "branch-and-bound (HiGHS MIP)"
+    if method == "auto":
+        method = "ipm" if n_variables > IPM_THRESHOLD else "simplex"
+    if method == "ipm":
+        opts["solver"] = "ipm"
+        opts["run_crossover"] = "off"
+        return opts, "interior point without crossover (HiGHS IPX)"
+    opts["solver"] = "simplex"
+    return opts, "dual simplex (HiGHS)"
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence C-level output (the HiGHS banner) on file descriptor 1 while solving."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. captured by pytest
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def solve_model(built: BuiltModel, settings: Solver) -> SolveInfo:
+    """Solve with HiGHS; never raises on infeasibility, reports it in ``status``."""
+    m = built.model
+    opts, method = highs_options(settings, m.nvars)
+    t0 = time.perf_counter()
+    logging.getLogger("linopy").setLevel(logging.WARNING)
+    try:
+        with quiet_stdout():
+            status, condition = m.solve(
+                solver_name="highs", io_api="direct", progress=False, **opts
+            )
+    except Exception as exc:  # solver crash: report, do not traceback the user
+        return SolveInfo("error", f"solver error: {exc}", time.perf_counter() - t0, method, None)
+    dt = time.perf_counter() - t0
+    condition = str(condition)
+    if status == "ok" and condition == "optimal":
+        label = "optimal"
+    elif "infeasible" in condition:
+        label = "infeasible"
+    elif "time" in condition or "limit" in condition:
+        label = "time_limit"
+    else:
+        label = "error"
+    gap = None
+    if settings.integer_servers:
+        try:
+            gap = float(m.solver_model.getInfo().mip_gap)
+        except Exception:
+            gap = None
+    return SolveInfo(label, condition, dt, method, gap)
