@@ -109,7 +109,7 @@ def print_summary(res: dict[str, Any]) -> None:
             "cost per million output tokens", f"$ {m['cost_per_million_output_tokens_usd']:.3f}"
         )
     if m.get("cost_per_citizen_year_usd") is not None:
-        t.add_row("cost per citizen per year", f"$ {m['cost_per_citizen_year_usd']:.2f}")
+        t.add_row("cost per citizen per year", fmt_money(m["cost_per_citizen_year_usd"]))
     t.add_row("served fraction of demand", f"{100 * m['served_fraction']:.2f} %")
     t.add_row("peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
     t.add_row("energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
