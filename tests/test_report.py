@@ -402,3 +402,29 @@ def test_topojson_asset() -> None:
     topo = json.loads(topojson_text())
     assert topo["type"] == "Topology"
     assert set(topo["objects"]) >= {"coastlines", "land", "ocean", "lakes", "countries"}
+
+
+def test_geo_midpoint() -> None:
+    """Hover markers of flows sit on the great circle plotly draws."""
+    from infraplan.report.figures import geo_midpoint
+
+    assert geo_midpoint((0, 0), (90, 0)) == pytest.approx((45, 0))
+    assert geo_midpoint((0, 0), (0, 60)) == pytest.approx((0, 30))
+    _, lat = geo_midpoint((2.35, 48.86), (54.4, 24.5))  # Paris -> Abu Dhabi bends north
+    assert lat > (48.86 + 24.5) / 2
+    lon, lat = geo_midpoint((170, 0), (-170, 0))  # across the date line
+    assert abs(lon) == pytest.approx(180)
+    assert lat == pytest.approx(0, abs=1e-9)
+
+
+def test_extra_keys_are_shown(results: dict[str, Any]) -> None:
+    """Metrics and solve keys added to the contract later still reach the page."""
+    res = copy.deepcopy(results)
+    res["metrics"]["cost_per_million_output_tokens_usd"] = 2.5
+    res["solve"]["method"] = "dual simplex (HiGHS)"
+    res["solve"]["inputs_s"] = 0.1
+    page = render_html(res)
+    assert "<code>cost_per_million_output_tokens_usd</code>" in page
+    assert "$ 2.50 per million output tokens" in page
+    assert "dual simplex (HiGHS)" in page
+    assert "<th>Inputs s</th><td>0.1 s</td>" in page

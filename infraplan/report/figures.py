@@ -297,8 +297,13 @@ def fig_site_load(results: dict[str, Any]) -> go.Figure | None:
         return None
     cols = ["hour_utc", "it_power_mw"] + (["it_capacity_mw"] if "it_capacity_mw" in sl else [])
     sl = _year_ints(_num(sl, *cols)).sort_values(["year", "site", "hour_utc"])
+    sl["site"] = sl["site"].astype(str)
+    # sites with no capacity and no load in any year are candidates the plan did not use
+    active = sl[cols[1:]].max(axis=1) > 0
+    used = set(sl.loc[active, "site"])
+    sl = sl[sl["site"].isin(used)] if used else sl
     site_names = d.names(results, "sites")
-    sites = sorted(sl["site"].astype(str).unique())
+    sites = sorted(sl["site"].unique())
     colours = _colour_map(sites)
     ys = sorted(sl["year"].unique())
     fig = go.Figure()
@@ -512,6 +517,17 @@ def _map_range(
     )
 
 
+def geo_midpoint(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Midpoint (lon, lat) of the great circle from ``a`` to ``b`` (plotly draws geo lines as
+    great circles, so a hover marker must sit there rather than at the mean of the degrees)."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    bx = math.cos(lat2) * math.cos(lon2 - lon1)
+    by = math.cos(lat2) * math.sin(lon2 - lon1)
+    lat = math.atan2(math.sin(lat1) + math.sin(lat2), math.hypot(math.cos(lat1) + bx, by))
+    lon = lon1 + math.atan2(by, math.cos(lat1) + bx)
+    return (math.degrees(lon) + 540) % 360 - 180, math.degrees(lat)
+
+
 def _located(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``df`` with numeric ``lat``/``lon``."""
     if not d.has_columns(df, "id", "lat", "lon"):
@@ -587,8 +603,9 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
                 hoverinfo="skip",
             )
             first = False
-            mid_lon.append((a[0] + b[0]) / 2)
-            mid_lat.append((a[1] + b[1]) / 2)
+            mlon, mlat = geo_midpoint(a, b)
+            mid_lon.append(mlon)
+            mid_lat.append(mlat)
             mid_text.append(text)
         if mid_lon:
             fig.add_scattergeo(

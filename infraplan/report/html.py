@@ -359,6 +359,7 @@ def key_figures(results: dict[str, Any]) -> str:
         pv_sub += f", {fmt.human(rate * 100)} %/yr"
     served = d.number(m.get("served_fraction"))
     peak_fac = d.number(m.get("peak_facility_power_mw"))
+    out_tok = d.number(m.get("cost_per_million_output_tokens_usd"))
 
     def ex(v: Any, unit: str = "") -> str:
         n = d.number(v)
@@ -370,7 +371,9 @@ def key_figures(results: dict[str, Any]) -> str:
             "Cost per million tokens",
             fmt.usd(m.get("cost_per_million_tokens_usd")),
             ex(m.get("cost_per_million_tokens_usd"), "USD"),
-            "served output tokens, no penalty",
+            f"{fmt.usd(out_tok)} per million output tokens"
+            if out_tok is not None
+            else "served tokens, penalty excluded",
         ),
         _card(
             "Cost per citizen-year",
@@ -410,7 +413,23 @@ def key_figures(results: dict[str, Any]) -> str:
             "at most, in any year",
         ),
     ]
-    return f'<div class="cards">{"".join(cards)}</div>'
+    return f'<div class="cards">{"".join(cards)}</div>' + all_metrics(m)
+
+
+def all_metrics(metrics: dict[str, Any]) -> str:
+    """Every metric of the results, exact, in a collapsible table (for experts)."""
+    if not metrics:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{esc(k)}</code></td>"
+        f'<td class="num" title="{esc(v)}">{esc(fmt.exact(v))}</td></tr>'
+        for k, v in metrics.items()
+    )
+    return (
+        "<details><summary>All metrics, exact</summary>"
+        '<table style="max-width:640px"><thead><tr><th>Metric</th><th class="num">Value</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table></details>"
+    )
 
 
 def horizon_text(results: dict[str, Any]) -> str:
@@ -717,11 +736,37 @@ def capacity_section(results: dict[str, Any]) -> str:
             Col("power_w_per_server", "Power per server (W)"),
             Col("idle_power_w_per_server", "Idle power per server (W)"),
             Col("joules_per_output_token", "Energy (J per output token)"),
+            Col("server_ttft_ms", "TTFT at this load (ms)"),
+            Col("server_tpot_ms", "TPOT at this load (ms)"),
+            Col("ttft_ms", "TTFT (ms)"),
+            Col("tpot_ms", "TPOT (ms)"),
             Col("feasible", "Feasible", fmt.exact),
             text_col("reason", "Why not"),
         ],
         empty="The results do not list per-server capacities.",
     )
+    services = records(d.table(results, "services"))
+    if services:
+        body += (
+            "<details><summary>Services and their latency targets</summary>"
+            + table_html(
+                services,
+                [
+                    text_col("id", "Service"),
+                    text_col("sector", "Sector"),
+                    text_col("model", "Model"),
+                    text_col("kind", "Kind"),
+                    Col("input_tokens", "Input tokens"),
+                    Col("output_tokens", "Output tokens"),
+                    Col("ttft_ms", "Time to first token (ms)"),
+                    Col("tpot_ms", "Time per output token (ms)"),
+                    Col("network_budget_ms", "Network budget (ms)"),
+                    text_col("data_class", "Data class"),
+                    Col("requests_per_user_per_day", "Requests per user per day"),
+                ],
+            )
+            + "</details>"
+        )
     lead = (
         "How much one server of each accelerator can serve for each service while meeting its "
         "latency targets, and the power it draws: the performance model's figures that the plan "
@@ -819,6 +864,11 @@ def solve_section(results: dict[str, Any]) -> str:
         ("Scenario file", str(sc.get("file") or fmt.MISSING)),
         ("infraplan version", str(results.get("infraplan_version") or fmt.MISSING)),
     ]
+    known = {"build_s", "solve_s", "extract_s", "n_variables", "n_constraints", "solver", "mip_gap"}
+    for k, v in s.items():  # keys added to the contract later, shown as they are
+        if k not in known:
+            shown = fmt.seconds(v) if k.endswith("_s") else fmt.exact(v)
+            items.append((k.replace("_", " ").capitalize(), shown))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in items)
     lead = "How the optimisation problem was built and solved, for experts and reproducibility."
     return section("solve", lead, f'<table style="max-width:640px">{rows}</table>')
