@@ -234,7 +234,8 @@ def test_everything_unserved(results: dict[str, Any]) -> None:
     assert notes == {}
     assert {"buildout", "site_load", "utilisation"}.isdisjoint(figs)
     served = figs["served"]
-    assert sum(sum(t.y) for t in served.data if t.name == "Served") == 0
+    assert sum(sum(t.y) for t in served.data if t.meta == "served") == 0
+    assert sum(sum(t.y) for t in served.data if t.meta == "unserved") > 0
     page = render_html(res)
     assert "100.0 % of the requested demand is not served" in page
     assert "and 9 more" in page  # 12 (year, region, service) groups, 3 named

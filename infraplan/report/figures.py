@@ -313,7 +313,7 @@ def fig_site_load(results: dict[str, Any]) -> go.Figure | None:
             sub = sl[(sl["year"] == y) & (sl["site"].astype(str) == s)]
             if sub.empty:
                 continue
-            name = d.label(site_names, s)
+            name = _short(d.label(site_names, s), 30)
             fig.add_scatter(
                 name=f"{name}: used",
                 legendgroup=s,
@@ -362,7 +362,7 @@ def fig_utilisation(results: dict[str, Any]) -> go.Figure | None:
         fig.add_heatmap(
             z=piv.to_numpy(),
             x=[int(h) for h in piv.columns],
-            y=[d.label(site_names, s) for s in piv.index],
+            y=[_short(d.label(site_names, s), 30) for s in piv.index],
             zmin=0,
             zmax=100,
             colorscale="YlOrRd",
@@ -449,47 +449,91 @@ def served_table(results: dict[str, Any]) -> pd.DataFrame:
 
 
 def fig_served(results: dict[str, Any]) -> go.Figure | None:
-    """Stacked bars of served and unserved requests per day, by year and service."""
+    """Served and unserved requests per day by service (and year).
+
+    One year: a bar per service, served (green) with unserved (red) on top. Several years: for
+    each year a group of bars, one per service in its colour, with unserved in red on top.
+    Traces carry ``meta`` ``"served"`` or ``"unserved"``.
+    """
     tab = served_table(results)
     if tab.empty:
         return None
-    one_year = tab["year"].nunique() == 1
-    x: Any = (
-        tab["service"].tolist()
-        if one_year
-        else [[str(y) for y in tab["year"]], tab["service"].tolist()]
+    tab = tab.assign(
+        share=[
+            fmt.percent(s / t) if t else fmt.MISSING
+            for s, t in zip(tab["served"], tab["demanded"], strict=True)
+        ]
     )
-    share = [
-        fmt.percent(s / t) if t else fmt.MISSING
-        for s, t in zip(tab["served"], tab["demanded"], strict=True)
-    ]
     fig = go.Figure()
-    for col, name, colour in (
-        ("served", "Served", SERVED_COLOUR),
-        ("unserved", "Not served", UNSERVED_COLOUR),
-    ):
-        fig.add_bar(
-            name=name,
-            x=x,
-            y=tab[col],
-            marker_color=colour,
-            customdata=list(
-                zip(
-                    [fmt.exact(round(v)) for v in tab[col]],
-                    share,
-                    tab["year"],
-                    tab["service"],
-                    strict=True,
-                )
-            ),
-            hovertemplate="%{customdata[3]}, %{customdata[2]}: "
-            f"{name.lower()} %{{customdata[0]}} requests per day"
-            "<br>share served: %{customdata[1]}<extra></extra>",
+
+    def custom(sub: pd.DataFrame, col: str) -> list[tuple]:
+        return list(
+            zip(
+                [fmt.exact(round(v)) for v in sub[col]],
+                sub["share"],
+                sub["year"],
+                sub["service"],
+                strict=True,
+            )
         )
-    title = FIGURE_TITLES["served"] + (
-        f" ({int(tab['year'].iloc[0])})" if one_year else " and year"
-    )
-    fig.update_layout(barmode="stack")
+
+    def hover(what: str) -> str:
+        return (
+            f"%{{customdata[3]}}, %{{customdata[2]}}: {what} %{{customdata[0]}} requests per "
+            "day<br>share served: %{customdata[1]}<extra></extra>"
+        )
+
+    years = sorted(tab["year"].unique())
+    if len(years) == 1:
+        for col, name, colour in (
+            ("served", "Served", SERVED_COLOUR),
+            ("unserved", "Not served", UNSERVED_COLOUR),
+        ):
+            fig.add_bar(
+                name=name,
+                x=tab["service"].tolist(),
+                y=tab[col],
+                marker_color=colour,
+                meta=col,
+                customdata=custom(tab, col),
+                hovertemplate=hover(name.lower()),
+            )
+        fig.update_layout(barmode="stack")
+        title = f"{FIGURE_TITLES['served']} ({int(years[0])})"
+    else:
+        services = sorted(tab["service"].unique())
+        colours = _colour_map(services, SERVICE_PALETTE)
+        any_unserved = bool((tab["unserved"] > 0).any())
+        for i, svc in enumerate(services):
+            sub = tab[tab["service"] == svc].sort_values("year")
+            xs = [str(y) for y in sub["year"]]
+            fig.add_bar(
+                name=svc,
+                x=xs,
+                y=sub["served"],
+                offsetgroup=svc,
+                legendgroup=svc,
+                marker_color=colours[svc],
+                meta="served",
+                customdata=custom(sub, "served"),
+                hovertemplate=hover("served"),
+            )
+            fig.add_bar(
+                name="Not served",
+                x=xs,
+                y=sub["unserved"],
+                base=sub["served"].to_numpy(),
+                offsetgroup=svc,
+                marker_color=UNSERVED_COLOUR,
+                legendgroup="unserved",
+                showlegend=any_unserved and i == 0,
+                meta="unserved",
+                customdata=custom(sub, "unserved"),
+                hovertemplate=hover("not served"),
+            )
+        fig.update_layout(barmode="group")
+        fig.update_xaxes(type="category", title="Year")
+        title = f"{FIGURE_TITLES['served']} and year (red: not served)"
     fig.update_yaxes(title="Requests per day")
     return _base_layout(fig, title)
 
@@ -644,9 +688,14 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
             hovertemplate="%{hovertext}<extra></extra>",
         )
 
+    lons = list(sites["lon"]) + list(regions["lon"])
+    lats = list(sites["lat"]) + list(regions["lat"])
+    lon_range, lat_range = _map_range(lons, lats)
+
     if not sites.empty:
         acc = _site_accelerators(results, last)
         amax = max(acc.values()) if acc else 0.0
+        labelled = _labelled_sites(sites, acc, 0.06 * (lon_range[1] - lon_range[0]))
         countries = (
             sites["country"].astype(str) if "country" in sites else pd.Series(["?"] * len(sites))
         )
@@ -662,7 +711,7 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
                 lon=sub["lon"],
                 lat=sub["lat"],
                 mode="markers+text",
-                text=[_short(d.label(site_names, s)) for s in sub["id"]],
+                text=[_short(d.label(site_names, s)) if s in labelled else "" for s in sub["id"]],
                 textposition="top center",
                 textfont={"size": 11, "color": "#222"},
                 marker={
@@ -670,16 +719,13 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
                     "color": colours[country],
                     "symbol": "square",
                     "line": {"width": 1, "color": "white"},
-                    "opacity": 0.9,
+                    "opacity": 0.8,
                 },
                 name=f"Sites in {country} (size = accelerators)",
                 hovertext=texts,
                 hovertemplate="%{hovertext}<extra></extra>",
             )
 
-    lons = list(sites["lon"]) + list(regions["lon"])
-    lats = list(sites["lat"]) + list(regions["lat"])
-    lon_range, lat_range = _map_range(lons, lats)
     fig.update_geos(
         scope="world",
         resolution=110,
@@ -701,6 +747,19 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
     fig = _base_layout(fig, title, height=600)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+def _labelled_sites(sites: pd.DataFrame, acc: dict[str, float], min_deg: float) -> set[str]:
+    """Sites that get a text label: biggest first, skipping any within ``min_deg`` degrees of
+    one already labelled (the others are named on hover), so labels do not overlap."""
+    order = sorted(sites.itertuples(), key=lambda r: -acc.get(r.id, 0.0))
+    placed: list[tuple[float, float]] = []
+    out: set[str] = set()
+    for r in order:
+        if all(math.hypot(r.lon - lo, r.lat - la) >= min_deg for lo, la in placed):
+            placed.append((r.lon, r.lat))
+            out.add(r.id)
+    return out
 
 
 def _short(text: str, n: int = 24) -> str:

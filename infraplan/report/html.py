@@ -96,11 +96,15 @@ nav.toc { background:var(--soft); border:1px solid var(--line); border-radius:8p
 nav.toc ol { margin:0; padding:0; list-style:none; display:flex; flex-wrap:wrap; gap:4px 18px; }
 nav.toc a, a { color:var(--accent); text-decoration:none; }
 nav.toc a:hover, a:hover { text-decoration:underline; }
-table { border-collapse:collapse; width:100%; font-size:13.5px; margin:6px 0 12px; }
+.tablewrap { overflow-x:auto; margin:6px 0 12px; }
+table { border-collapse:collapse; width:100%; font-size:13.5px; }
 th, td { border-bottom:1px solid var(--line); padding:5px 8px; text-align:left;
          vertical-align:top; }
 th { background:var(--soft); font-weight:600; position:sticky; top:0; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.num { white-space:nowrap; }
+td:not(.num) { min-width:7em; }
+th.num { min-width:5em; }
 tbody tr:nth-child(even) td { background:#fafbfc; }
 details { margin:8px 0; }
 details > summary { cursor:pointer; color:var(--accent); font-weight:600; }
@@ -154,8 +158,17 @@ def text_col(key: str, label: str) -> Col:
     return Col(key, label, lambda v: fmt.MISSING if v is None else str(v), num=False)
 
 
-def table_html(rows: Iterable[dict[str, Any]], cols: list[Col], empty: str = "No rows.") -> str:
-    """An HTML table; numeric cells carry the exact value in their tooltip."""
+def table_html(
+    rows: Iterable[dict[str, Any]],
+    cols: list[Col],
+    empty: str = "No rows.",
+    collapse_after: int | None = None,
+) -> str:
+    """An HTML table; numeric cells carry the exact value in their tooltip.
+
+    Columns absent from every row are left out. With more than ``collapse_after`` rows the
+    table is folded into a ``<details>`` ("Show all N rows").
+    """
     rows = list(rows)
     if not rows:
         return f'<p class="empty">{esc(empty)}</p>'
@@ -175,7 +188,13 @@ def table_html(rows: Iterable[dict[str, Any]], cols: list[Col], empty: str = "No
             else:
                 cells.append(f"<td>{linkify(shown)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table = (
+        f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+    if collapse_after is not None and len(rows) > collapse_after:
+        return f"<details><summary>Show all {len(rows)} rows</summary>{table}</details>"
+    return table
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -674,6 +693,7 @@ def unserved_section(results: dict[str, Any]) -> str:
             Col("share_of_demand", "Share of that demand", fmt.percent),
         ],
         empty="All demand is served.",
+        collapse_after=20,
     )
     raw = d.table(results, "unserved")
     if not raw.empty:
@@ -716,35 +736,74 @@ def served_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
             Col("share", "Share served", fmt.percent),
         ],
         empty="No demand in these results.",
+        collapse_after=12,
     )
     lead = "For each service and year: requests per day asked for, served and not served."
     return section("served", lead, body)
 
 
+def used_pairs(results: dict[str, Any]) -> set[tuple[str, str]] | None:
+    """(service, accelerator) pairs that serve requests in the plan; ``None`` if unknown."""
+    serving = d.table(results, "serving")
+    if d.has_columns(serving, "service", "accelerator", "requests_per_s"):
+        rps = pd.to_numeric(serving["requests_per_s"], errors="coerce").fillna(0)
+        sub = serving[rps > 0]
+        return set(zip(sub["service"].astype(str), sub["accelerator"].astype(str), strict=True))
+    build = d.table(results, "build")
+    cap = d.table(results, "capacity")
+    if d.has_columns(build, "accelerator") and d.has_columns(cap, "service", "accelerator"):
+        built = set(build["accelerator"].astype(str))
+        return {
+            (str(r.service), str(r.accelerator))
+            for r in cap.itertuples()
+            if str(r.accelerator) in built
+        }
+    return None
+
+
 def capacity_section(results: dict[str, Any]) -> str:
-    """Per-server capacity figures the plan used."""
+    """Per-server capacity figures the plan used (rows it did not use folded away)."""
     cap = records(d.table(results, "capacity"))
+    used = used_pairs(results)
+    other: list[dict[str, Any]] = []
+    if used is not None and cap:
+        other = [r for r in cap if (str(r.get("service")), str(r.get("accelerator"))) not in used]
+        cap = [r for r in cap if (str(r.get("service")), str(r.get("accelerator"))) in used]
+
+    def whole(v: Any) -> str:
+        n = d.number(v)
+        return fmt.MISSING if n is None else fmt.exact(round(n))
+
+    for r in cap + other:
+        r["service_model"] = f"{r.get('service', fmt.MISSING)} ({r.get('model', fmt.MISSING)})"
+    base = [
+        text_col("service_model", "Service (model)"),
+        text_col("accelerator", "Accelerator"),
+        text_col("config", "Configuration"),
+        Col("requests_per_s_per_server", "Requests/s per server"),
+        Col("output_tokens_per_s_per_server", "Output tokens/s per server", whole),
+        Col("power_w_per_server", "Power per server (W)", whole),
+        Col("idle_power_w_per_server", "Idle power per server (W)", whole),
+        Col("joules_per_output_token", "J per output token"),
+        Col("server_ttft_ms", "TTFT at this load (ms)", whole),
+        Col("server_tpot_ms", "TPOT at this load (ms)"),
+        Col("ttft_ms", "TTFT (ms)", whole),
+        Col("tpot_ms", "TPOT (ms)"),
+    ]
+    why = [Col("feasible", "Feasible", fmt.exact), text_col("reason", "Why not")]
+    cols = base if used is not None else base + why
     body = table_html(
         cap,
-        [
-            text_col("service", "Service"),
-            text_col("model", "Model"),
-            text_col("accelerator", "Accelerator"),
-            text_col("config", "Configuration"),
-            Col("requests_per_s_per_server", "Requests/s per server"),
-            Col("output_tokens_per_s_per_server", "Output tokens/s per server"),
-            Col("power_w_per_server", "Power per server (W)"),
-            Col("idle_power_w_per_server", "Idle power per server (W)"),
-            Col("joules_per_output_token", "Energy (J per output token)"),
-            Col("server_ttft_ms", "TTFT at this load (ms)"),
-            Col("server_tpot_ms", "TPOT at this load (ms)"),
-            Col("ttft_ms", "TTFT (ms)"),
-            Col("tpot_ms", "TPOT (ms)"),
-            Col("feasible", "Feasible", fmt.exact),
-            text_col("reason", "Why not"),
-        ],
-        empty="The results do not list per-server capacities.",
+        cols,
+        empty="The plan serves no requests."
+        if other
+        else "The results do not list per-server capacities.",
     )
+    if other:
+        body += (
+            f"<details><summary>Other service × accelerator pairs the plan could have used "
+            f"({len(other)})</summary>{table_html(other, base + why)}</details>"
+        )
     services = records(d.table(results, "services"))
     if services:
         body += (
@@ -770,7 +829,8 @@ def capacity_section(results: dict[str, Any]) -> str:
     lead = (
         "How much one server of each accelerator can serve for each service while meeting its "
         "latency targets, and the power it draws: the performance model's figures that the plan "
-        "used. A server is one purchasable unit (e.g. 8 GPUs)."
+        "used. A server is one purchasable unit (e.g. 8 GPUs). Pairs the plan did not use are "
+        "folded away below the table."
     )
     return section("capacity", lead, body)
 
@@ -795,6 +855,7 @@ def plan_section(results: dict[str, Any]) -> str:
             Col("capex_usd", "Purchase (USD, not discounted)", usd_exact),
         ],
         empty="Nothing is built in these results.",
+        collapse_after=25,
     )
     inst = d.table(results, "installed")
     if not inst.empty:
