@@ -212,6 +212,7 @@ def test_no_plan(status: str, results: dict[str, Any]) -> None:
     else:
         assert "The run failed (solver crashed)" in page
     assert "No plan was found" in page
+    assert "All demand is served" not in page  # no plan is not a plan that serves everything
     assert 'class="cards"' not in page
     assert 'id="fig-buildout"' not in page
     assert 'id="fig-map"' in page  # sites and regions are inputs, still shown
@@ -369,6 +370,7 @@ def test_hour_ranges_and_linkify() -> None:
     assert hour_ranges([10, 11, 12]) == "10:00–13:00 UTC"
     assert hour_ranges([1, 2, 20, 23]) == "01:00–03:00, 20:00–21:00, 23:00–24:00 UTC"
     assert hour_ranges([]) == ""
+    assert hour_ranges(range(24)) == "all day"
     assert (
         linkify("see https://a.org/x?y=1&z=2. <b>")
         == 'see <a href="https://a.org/x?y=1&amp;z=2" rel="noopener noreferrer">'

@@ -171,7 +171,7 @@ def table_html(
     """
     rows = list(rows)
     if not rows:
-        return f'<p class="empty">{esc(empty)}</p>'
+        return f'<p class="empty">{esc(empty)}</p>' if empty else ""
     cols = [c for c in cols if any(c.key in r for r in rows)]
     head = "".join(f"<th{' class=num' if c.num else ''}>{esc(c.label)}</th>" for c in cols)
     body = []
@@ -207,6 +207,19 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+NO_PLAN = "No plan was found, so there is nothing to show here."
+
+
+def no_plan(results: dict[str, Any]) -> bool:
+    """True when the run found no plan (status ``infeasible`` or ``error``)."""
+    return str(results.get("status")) in ("infeasible", "error")
+
+
+def no_plan_or(results: dict[str, Any], message: str) -> str:
+    """:data:`NO_PLAN` when no plan was found, else ``message`` (for empty sections)."""
+    return NO_PLAN if no_plan(results) else message
+
+
 def section(sid: str, lead: str, body: str) -> str:
     """A page section with an anchor, heading and a one-line plain-words explanation."""
     lead_html = f'<p class="lead">{lead}</p>' if lead else ""
@@ -220,10 +233,13 @@ def usd_exact(v: Any) -> str:
 
 
 def hour_ranges(hours: Iterable[Any]) -> str:
-    """UTC hours as ranges: ``[10, 11, 12, 20] -> '10:00–13:00, 20:00–21:00 UTC'``."""
+    """UTC hours as ranges: ``[10, 11, 12, 20] -> '10:00–13:00, 20:00–21:00 UTC'``; all 24
+    hours give ``'all day'``."""
     hs = sorted({int(h) for h in hours if d.number(h) is not None})
     if not hs:
         return ""
+    if hs == list(range(24)):
+        return "all day"
     spans, start, prev = [], hs[0], hs[0]
     for h in hs[1:]:
         if h != prev + 1:
@@ -521,6 +537,15 @@ def _fig_or_note(figs: dict[str, go.Figure], notes: dict[str, str], name: str, m
     return f'<p class="empty">{esc(notes.get(name, missing))}</p>'
 
 
+def charts_or_note(
+    figs: dict[str, go.Figure], notes: dict[str, str], names: list[str], missing: str
+) -> str:
+    """The named figures (or why each failed); one ``missing`` note if none has data."""
+    if not any(n in figs or n in notes for n in names):
+        return f'<p class="empty">{esc(missing)}</p>'
+    return "".join(_fig_or_note(figs, notes, n, missing) for n in names if n in figs or n in notes)
+
+
 def map_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
     """Map plus collapsible site and region tables."""
     body = [_fig_or_note(figs, notes, "map", "No site or region coordinates in these results.")]
@@ -594,8 +619,12 @@ def sites_table(results: dict[str, Any]) -> str:
 def costs_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
     """Cost charts and the component table with a sum check."""
     body = [
-        _fig_or_note(figs, notes, "cost_components", "No cost breakdown in these results."),
-        _fig_or_note(figs, notes, "cost_by_year", "No cost by year in these results."),
+        charts_or_note(
+            figs,
+            notes,
+            ["cost_components", "cost_by_year"],
+            no_plan_or(results, "No costs in these results."),
+        )
     ]
     comps = d.cost_components(results)
     total = d.number(results.get("objective_usd"))
@@ -692,7 +721,7 @@ def unserved_section(results: dict[str, Any]) -> str:
             Col("requests_per_day", "Unserved requests per day", lambda v: fmt.exact(round(v))),
             Col("share_of_demand", "Share of that demand", fmt.percent),
         ],
-        empty="All demand is served.",
+        empty=no_plan_or(results, "All demand is served."),
         collapse_after=20,
     )
     raw = d.table(results, "unserved")
@@ -724,7 +753,9 @@ def served_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
     rows = records(tab)
     for r in rows:
         r["share"] = r["served"] / r["demanded"] if r["demanded"] else None
-    body = _fig_or_note(figs, notes, "served", "No demand or dispatch in these results.")
+    body = _fig_or_note(
+        figs, notes, "served", no_plan_or(results, "No demand or dispatch in these results.")
+    )
     body += table_html(
         rows,
         [
@@ -735,7 +766,7 @@ def served_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
             Col("unserved", "Not served per day", lambda v: fmt.exact(round(v))),
             Col("share", "Share served", fmt.percent),
         ],
-        empty="No demand in these results.",
+        empty="" if no_plan(results) else "No demand in these results.",
         collapse_after=12,
     )
     lead = "For each service and year: requests per day asked for, served and not served."
@@ -854,7 +885,7 @@ def plan_section(results: dict[str, Any]) -> str:
             Col("accelerators", "New accelerators"),
             Col("capex_usd", "Purchase (USD, not discounted)", usd_exact),
         ],
-        empty="Nothing is built in these results.",
+        empty=no_plan_or(results, "Nothing is built in these results."),
         collapse_after=25,
     )
     inst = d.table(results, "installed")
@@ -970,12 +1001,10 @@ def render_html(results: dict[str, Any]) -> str:
     figs, notes = build_figures_with_notes(results)
     sc = d.obj(results, "scenario")
     title = f"{sc.get('name') or 'infraplan'} · infraplan report"
-    no_plan = str(results.get("status")) in ("infeasible", "error")
-    missing = "No plan was found, so there is nothing to show here." if no_plan else None
+    missing = NO_PLAN if no_plan(results) else None
 
     def chart_section(sid: str, names: list[str], lead: str, default: str) -> str:
-        body = "".join(_fig_or_note(figs, notes, n, missing or default) for n in names)
-        return section(sid, lead, body)
+        return section(sid, lead, charts_or_note(figs, notes, names, missing or default))
 
     sections = [
         summary_section(results),
