@@ -190,8 +190,13 @@ def test_no_plan(status: str, results: dict[str, Any]) -> None:
         "scenario": results["scenario"],
         "status": status,
         "termination": "infeasible" if status == "infeasible" else "solver crashed",
+        "objective_usd": float("nan"),  # as the planner writes a run without a plan
+        "costs_usd": {},
+        "metrics": {},
         "regions": results["regions"],
         "sites": results["sites"],
+        "demand": results["demand"],  # input tables are still written
+        "capacity": results["capacity"],
         "explanations": [
             {
                 "kind": "unserved",
@@ -215,7 +220,10 @@ def test_no_plan(status: str, results: dict[str, Any]) -> None:
     assert "All demand is served" not in page  # no plan is not a plan that serves everything
     assert 'class="cards"' not in page
     assert 'id="fig-buildout"' not in page
-    assert 'id="fig-map"' in page  # sites and regions are inputs, still shown
+    assert 'id="fig-served"' not in page  # demand is known, but nothing was served
+    assert 'id="fig-map"' in page  # sites, regions and demand are inputs, still shown
+    assert 'id="fig-demand"' in page
+    assert "fp8 tp2 pp1 x4 per server, batch 64" in page
 
 
 def test_everything_unserved(results: dict[str, Any]) -> None:

@@ -416,11 +416,14 @@ def served_table(results: dict[str, Any]) -> pd.DataFrame:
     """Requests per representative day by year and service: demanded, served, unserved.
 
     Demand comes from ``demand``; where it is missing, served requests come from ``dispatch``.
+    Empty when the run found no plan (its demand table is an input, nothing was served).
     """
+    cols = ["year", "service", "demanded", "served", "unserved"]
+    if str(results.get("status")) in ("infeasible", "error"):
+        return pd.DataFrame(columns=cols)
     dem = d.table(results, "demand")
     uns = d.table(results, "unserved")
     dis = d.table(results, "dispatch")
-    cols = ["year", "service", "demanded", "served", "unserved"]
 
     def per_day(df: pd.DataFrame) -> pd.Series:
         df = _year_ints(_num(df, "requests_per_s"))
