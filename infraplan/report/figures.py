@@ -534,7 +534,7 @@ def fig_served(results: dict[str, Any]) -> go.Figure | None:
                 customdata=custom(sub, "unserved"),
                 hovertemplate=hover("not served"),
             )
-        fig.update_layout(barmode="group")
+        fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.06)
         fig.update_xaxes(type="category", title="Year")
         title = f"{FIGURE_TITLES['served']} and year (red: not served)"
     fig.update_yaxes(title="Requests per day")
