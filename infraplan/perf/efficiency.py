@@ -9,7 +9,9 @@ columns ``parameter, family, engine, precision, value, n_rows, provenance``:
 - ``engine`` (engine): engine-maturity multiplier on both (the reference engine ``trtllm`` = 1);
 - global scalars (family ``*``): ``step_overhead_ms`` (fixed time per engine iteration),
   ``allreduce_latency_us`` (latency of one all-reduce), ``link_efficiency`` (achieved fraction of
-  the scale-up bandwidth).
+  the scale-up bandwidth), ``moe_efficiency`` (grouped expert GEMMs relative to dense GEMMs),
+  ``roofline_sharpness`` (exponent k of the soft maximum (c^k + m^k)^(1/k) that combines the
+  compute and memory time of an operator; k -> infinity is the hard roofline).
 
 Families without a fitted row fall back to a neighbour family (``FAMILY_FALLBACK``) and then to
 the global row (family ``*``), which the fit writes as the row-weighted geometric mean of the
@@ -52,8 +54,11 @@ DEFAULTS = {
     "step_overhead_ms": 2.0,
     "allreduce_latency_us": 12.0,
     "link_efficiency": 0.7,
+    "moe_efficiency": 0.85,
+    "roofline_sharpness": 3.0,
 }
-GLOBALS = ("step_overhead_ms", "allreduce_latency_us", "link_efficiency")
+GLOBALS = ("step_overhead_ms", "allreduce_latency_us", "link_efficiency", "moe_efficiency",
+           "roofline_sharpness")
 REFERENCE_ENGINE = "trtllm"
 
 

@@ -93,6 +93,8 @@ class Cases:
     step_overhead: np.ndarray  # s
     ar_latency: np.ndarray  # s
     link_eff: np.ndarray
+    moe_eff: np.ndarray
+    sharp: np.ndarray
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -113,6 +115,8 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
     so = eff.scalar("step_overhead_ms") * 1e-3
     arl = eff.scalar("allreduce_latency_us") * 1e-6
     leff = eff.scalar("link_efficiency")
+    moe = eff.scalar("moe_efficiency")
+    sharp = eff.scalar("roofline_sharpness")
     for rec in records:
         m = model_spec(rec["model"])
         a = accel_spec(rec["accelerator"])
@@ -144,7 +148,8 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
             "beams": float(rec.get("beams") or 1),
             "eta_c": min(eff.eta_compute(a.family, cls) * eng, 1.0),
             "eta_m": min(eff.eta_memory(a.family) * eng, 1.0),
-            "step_overhead": so, "ar_latency": arl, "link_eff": leff,
+            "step_overhead": so, "ar_latency": arl, "link_eff": leff, "moe_eff": moe,
+            "sharp": sharp,
         }
         for key, val in values.items():
             cols[key].append(val)
@@ -181,8 +186,10 @@ def memory_per_gpu(c: Cases) -> dict[str, np.ndarray]:
     act = MAX_TOKENS_PER_ITER * (4 * c.hidden + 2 * c.ffn_local) * 2.0 / c.pp + 0.5 * GIB
     free = c.mem - w - act - RUNTIME_RESERVE
     kv_cap = np.maximum(free, 0.0) * KV_FRACTION
-    per_seq = kv_bytes_per_position(c) * _windowed(c, c.isl + c.osl) * c.beams
-    b_mem = np.floor(kv_cap / np.maximum(per_seq, 1.0))
+    # beam search: the prompt's KV blocks are shared by the beams, generated tokens are not
+    share = (c.isl + c.beams * c.osl) / (c.isl + c.osl)
+    per_seq = kv_bytes_per_position(c) * _windowed(c, c.isl + c.osl) * share
+    b_mem = kv_cap / np.maximum(per_seq, 1.0)  # steady-state average: fractional is fine
     return {"weights": w, "activations": act, "kv_capacity": kv_cap, "kv_per_seq": per_seq,
             "max_batch": b_mem, "fits": (free > 0) & (b_mem >= 1)}
 
@@ -199,12 +206,14 @@ def max_batch(c: Cases) -> np.ndarray:
 
 
 def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarray,
-              ctx_pre: np.ndarray, ideal: bool = False) -> dict[str, np.ndarray]:
+              ctx_pre: np.ndarray, ideal: bool = False,
+              kv_share: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Time of one engine iteration of a replica and its breakdown.
 
     ``n_dec`` decode tokens attending to ``ctx_dec`` positions each and ``n_pre`` prefill tokens
     attending to ``ctx_pre`` positions on average. ``ideal=True`` gives the roofline lower bound
     (efficiency 1, no communication, no overhead, one max over the whole iteration).
+    ``kv_share`` (<= 1) is the fraction of decode KV reads left when beams share the prompt's KV.
     """
     p, t = c.pp, c.tp
     ec = 1.0 if ideal else c.eta_c
@@ -230,11 +239,11 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     pos_dec = _windowed(c, ctx_dec)
     pos_pre = _windowed(c, ctx_pre)
     f_att_dec = c.attn_dec * mb_dec * pos_dec * c.n_layers / heads_split / p
-    b_att_dec = kv_bytes_per_position(c) * pos_dec * mb_dec
+    b_att_dec = kv_bytes_per_position(c) * pos_dec * mb_dec * kv_share
     f_att_pre = c.attn_pre * mb_pre * pos_pre * c.n_layers / heads_split / p
     b_att_pre = kv_bytes_per_position(c) * mb_pre * 2.0  # write K/V of new tokens, read chunk
     comp = {
-        "dense": f_dense / peak, "routed": f_routed / peak, "lm": f_lm / peak_lm,
+        "dense": f_dense / peak, "routed": f_routed / (peak * c.moe_eff), "lm": f_lm / peak_lm,
         "attn_dec": f_att_dec / peak_attn, "attn_pre": f_att_pre / peak_attn,
     }
     mem = {
@@ -247,7 +256,7 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
         stage = np.maximum(tc, tm)
         return {"time": p * stage, "compute": p * tc, "memory": p * tm,
                 "comm": np.zeros_like(stage)}
-    stage = sum(np.maximum(comp[k], mem[k]) for k in comp)
+    stage = sum(soft_max(comp[k], mem[k], c.sharp) for k in comp)
     tc = sum(np.where(comp[k] >= mem[k], comp[k], 0.0) for k in comp)
     tm = sum(np.where(comp[k] < mem[k], mem[k], 0.0) for k in comp)
     # tensor-parallel all-reduce: 2 per layer, ring over the scale-up link
@@ -263,6 +272,12 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     return {"time": time, "compute": p * tc, "memory": p * tm, "comm": p * comm}
 
 
+def soft_max(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(a^k + b^k)^(1/k): >= max(a, b), equal to it for k -> inf (smooth roofline knee)."""
+    hi = np.maximum(np.maximum(a, b), 1e-30)
+    return hi * np.power(np.power(a / hi, k) + np.power(b / hi, k), 1.0 / k)
+
+
 def decode_mix(c: Cases, batch: np.ndarray) -> tuple:
     """Steady-state token mix of an iteration with ``batch`` sequences in flight."""
     n_dec = batch * c.beams
@@ -272,9 +287,15 @@ def decode_mix(c: Cases, batch: np.ndarray) -> tuple:
     return n_dec, n_pre, ctx_dec, ctx_pre
 
 
+def beam_kv_share(c: Cases) -> np.ndarray:
+    """Fraction of decode KV reads left when the beams of a request read the prompt once."""
+    full = c.beams * (c.isl + (c.osl + 1) / 2)
+    return (c.isl + c.beams * (c.osl + 1) / 2) / full
+
+
 def steady_state(c: Cases, batch: np.ndarray, ideal: bool = False) -> dict[str, np.ndarray]:
     """Iteration time (= TPOT) and throughput of the whole group at ``batch`` per replica."""
-    it = iteration(c, *decode_mix(c, batch), ideal=ideal)
+    it = iteration(c, *decode_mix(c, batch), ideal=ideal, kv_share=beam_kv_share(c))
     tps = c.replicas * batch / it["time"]
     return {**it, "tpot": it["time"], "output_tps": tps}
 
@@ -287,9 +308,10 @@ def prefill_time(c: Cases, batch: np.ndarray) -> np.ndarray:
     first token.
     """
     budget = np.maximum(MAX_TOKENS_PER_ITER - batch * c.beams, 512.0)
-    chunks = np.maximum(np.ceil(c.isl / budget), 1.0)
+    chunks = np.maximum(c.isl / budget, 1.0)
     per_chunk = np.minimum(c.isl, budget)
-    it = iteration(c, batch * c.beams, per_chunk, c.isl + c.osl / 2, c.isl / 2)
+    it = iteration(c, batch * c.beams, per_chunk, c.isl + c.osl / 2, c.isl / 2,
+                   kv_share=beam_kv_share(c))
     return chunks * it["time"]
 
 

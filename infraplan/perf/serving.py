@@ -128,7 +128,10 @@ def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray, iters: int = 40) -> 
     served = np.minimum(rate, cap_rps)
     with np.errstate(divide="ignore"):
         arrive = np.where(np.isfinite(rate), n_requests / rate, 0.0)
-    duration = np.maximum(arrive + st["hold"], n_requests / cap_rps)
+    # below capacity the last request arrives at N/rate and takes its latency; at or above
+    # capacity the slots fill within B/rate and requests then leave at the capacity rate
+    duration = np.where(rate < cap_rps, arrive + st["hold"],
+                        n_requests / cap_rps + c.replicas * cap_b / np.maximum(rate, 1e-9))
     rps = n_requests / duration
     return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": st["ttft"],
             "tpot": st["tpot"], "batch": batch, "it": st,

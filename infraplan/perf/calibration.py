@@ -1,0 +1,345 @@
+"""Calibration: fit the efficiency factors on published measurements.
+
+Procedure (documented in docs/perf.md, run by ``infraplan perf calibrate``):
+
+1. Read measurements in the calibration-CSV columns (``model, accelerator, n_accel, tp, pp,
+   precision, isl, osl, mode, concurrency, ttft_p99_ms, tpot_p99_ms, output_tokens_per_s`` plus
+   optional ``source_set, system, benchmark, engine, qps, n_requests, beams``).
+2. Infer the engine of each row (``infer_engine``): TensorRT-LLM perf-overview v0.17 tables are the
+   reference engine ``trtllm``; the v0.14 Triton online-serving table is ``triton-trtllm``; MLPerf
+   rows are ``mlperf-v4.0`` / ``mlperf-v4.1`` (the round's maturity). Rows of the ``qps`` mode get
+   the offered rate from the packaged copy of the v0.14 table when the CSV has no ``qps`` column.
+3. Choose each row's unspecified configuration (tensor/pipeline split) with the current factors,
+   then fit by robust non-linear least squares on log(predicted/measured) (soft-L1 loss, scale
+   10 %) the parameters: compute efficiency per hardware family x precision class, bandwidth
+   efficiency per family, one maturity factor per engine (reference fixed at 1), the step
+   overhead and the all-reduce latency. Family parameters are tied to global means by a
+   Gaussian prior (sd 0.3 in log space, weight of ``PRIOR_ROWS`` rows), engine factors to 1 (sd
+   0.3); efficiencies are bounded by 1 so predictions never exceed the roofline. The split is
+   re-chosen with the fitted factors and the fit repeated once.
+4. Write the factors with the number of rows behind each and the provenance.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from infraplan.errors import InfraplanError
+from infraplan.perf import autoconfig
+from infraplan.perf import model as phys
+from infraplan.perf.efficiency import (
+    COLUMNS,
+    DEFAULTS,
+    REFERENCE_ENGINE,
+    Efficiency,
+)
+from infraplan.perf.specs import PRECISIONS, accel_spec
+
+DEFAULT_DATA = Path("/work/shared/data/perf/calibration.csv")
+REQUIRED = ["model", "accelerator", "osl", "output_tokens_per_s"]
+PRIOR_SD = 0.5
+PRIOR_ROWS = 1.0
+LOSS_SCALE = 0.10
+
+
+def _packaged(name: str) -> Path:
+    return Path(str(resources.files("infraplan.perf") / "data" / name))
+
+
+def infer_engine(source_set: str, system: str = "") -> str:
+    """Engine label of a measurement from its provenance columns."""
+    src = str(source_set).lower()
+    s = f"{src} {system}".lower()
+    if src.startswith("mlperf"):
+        return src.split()[0]
+    if "online serving" in s or "triton" in s:
+        return "triton-trtllm"
+    return REFERENCE_ENGINE
+
+
+def beams_for(benchmark: str) -> int:
+    """MLPerf GPT-J runs beam search with 4 beams (tokens/s = samples/s x 69)."""
+    return 4 if str(benchmark).lower().startswith("gptj") else 1
+
+
+def load_measurements(path: str | Path | None = None) -> pd.DataFrame:
+    """Read a calibration CSV and add the derived columns used by the fit."""
+    path = Path(path) if path else DEFAULT_DATA
+    if not path.exists():
+        raise InfraplanError(f"calibration data {str(path)!r} does not exist")
+    df = pd.read_csv(path)
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise InfraplanError(
+            f"calibration data {path}: missing columns {missing}; needs at least {REQUIRED} and "
+            "usually n_accel, tp, pp, precision, isl, mode, ttft_p99_ms, tpot_p99_ms"
+        )
+    df = df.copy()
+    for col in ("source_set", "system", "benchmark", "engine", "mode", "precision"):
+        if col not in df.columns:
+            df[col] = ""
+        df[col] = df[col].fillna("").astype(str)
+    if (df["engine"] == "").any():
+        inferred = [infer_engine(a, b) for a, b in zip(df["source_set"], df["system"],
+                                                       strict=True)]
+        df["engine"] = np.where(df["engine"] == "", inferred, df["engine"])
+    if "beams" not in df.columns:
+        df["beams"] = [beams_for(b) for b in df["benchmark"]]
+    if "qps" not in df.columns:
+        df["qps"] = np.nan
+    if "n_requests" not in df.columns:
+        df["n_requests"] = np.nan
+    qps_rows = df["mode"].str.lower() == "qps"
+    if qps_rows.any() and df.loc[qps_rows, "qps"].isna().any():
+        table = pd.read_csv(_packaged("trtllm_v0.14_online_serving.csv"))
+        key = ["model", "accelerator", "isl", "osl", "output_tokens_per_s"]
+        look = table.set_index(key)[["qps", "n_requests"]]
+        for i in df.index[qps_rows & df["qps"].isna()]:
+            k = tuple(df.loc[i, key])
+            if k in look.index:
+                df.loc[i, "qps"] = look.loc[k, "qps"]
+                df.loc[i, "n_requests"] = look.loc[k, "n_requests"]
+    if "ttft_p99_ms" in df.columns:
+        df["ttft_ms"] = df["ttft_p99_ms"]
+    if "tpot_p99_ms" in df.columns:
+        df["tpot_ms"] = df["tpot_p99_ms"]
+    df["measured"] = pd.to_numeric(df["output_tokens_per_s"], errors="coerce")
+    return df.reset_index(drop=True)
+
+
+FIELDS = ["model", "accelerator", "n_accel", "tp", "pp", "precision", "isl", "osl", "mode",
+          "concurrency", "ttft_ms", "tpot_ms", "qps", "n_requests", "beams", "engine",
+          "benchmark"]
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    cols = [c for c in FIELDS if c in df.columns]
+    out = []
+    for row in df[cols].itertuples(index=False):
+        rec = {}
+        for k, v in zip(cols, row, strict=True):
+            rec[k] = None if (isinstance(v, float) and math.isnan(v)) else v
+        out.append(rec)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the fit
+
+
+class _Problem:
+    """Rows with a fixed configuration each, and the map from parameters to case arrays."""
+
+    def __init__(self, df: pd.DataFrame, eff: Efficiency):
+        recs = records(df)
+        chosen = autoconfig.evaluate(recs, eff, errors="return")
+        keep, case_recs = [], []
+        for i, (rec, res) in enumerate(zip(recs, chosen, strict=True)):
+            if res.get("error") or "tp" not in res:
+                continue
+            req = autoconfig.normalise(rec)
+            case_recs.append({**req, "precision": res["precision"], "tp": res["tp"],
+                              "pp": res["pp"]})
+            keep.append(i)
+        if not case_recs:
+            raise InfraplanError("calibration: no row could be evaluated")
+        self.index = np.asarray(keep)
+        self.recs = case_recs
+        self.measured = df["measured"].to_numpy(float)[self.index]
+        self.cases = phys.build_cases(case_recs, eff)
+        fams = [accel_spec(r["accelerator"]).family for r in case_recs]
+        cls = [str(PRECISIONS[r["precision"]]["cls"]) for r in case_recs]
+        engines = [r.get("engine") or REFERENCE_ENGINE for r in case_recs]
+        self.families = sorted(set(fams))
+        self.cpairs = sorted(set(zip(fams, cls, strict=True)))
+        self.engines = sorted(set(engines) - {REFERENCE_ENGINE})
+        self.i_c = np.array([self.cpairs.index(p) for p in zip(fams, cls, strict=True)])
+        self.i_m = np.array([self.families.index(f) for f in fams])
+        self.i_e = np.array([self.engines.index(e) if e in self.engines else -1
+                             for e in engines])
+        self.n_rows_c = np.bincount(self.i_c, minlength=len(self.cpairs))
+        self.n_rows_m = np.bincount(self.i_m, minlength=len(self.families))
+        self.n_rows_e = np.array([sum(1 for e in engines if e == x) for x in self.engines])
+        self.classes = sorted({c for _, c in self.cpairs})
+        self.nc, self.nm, self.ne = len(self.cpairs), len(self.families), len(self.engines)
+
+    # parameter vector: [c pairs | m families | engines | mu_c per class | mu_m | globals]
+    # globals are fitted in log space: (name, lower, upper, prior sd in log space)
+    GLOBAL_FIT = (
+        ("step_overhead_ms", 0.05, 20.0, 1.0),
+        ("allreduce_latency_us", 1.0, 100.0, 1.0),
+        ("link_efficiency", 0.1, 1.0, 0.5),
+        ("moe_efficiency", 0.2, 1.0, 0.5),
+        ("roofline_sharpness", 1.0, 12.0, 0.5),
+    )
+
+    def split(self, x):
+        a = 0
+        c = x[a:a + self.nc]
+        a += self.nc
+        m = x[a:a + self.nm]
+        a += self.nm
+        e = x[a:a + self.ne]
+        a += self.ne
+        mu_c = x[a:a + len(self.classes)]
+        a += len(self.classes)
+        mu_m = x[a]
+        g = x[a + 1:]
+        return c, m, e, mu_c, mu_m, g
+
+    def x0(self, eff: Efficiency):
+        c = [math.log(eff.eta_compute(f, k)) for f, k in self.cpairs]
+        m = [math.log(eff.eta_memory(f)) for f in self.families]
+        e = [math.log(eff.engine(x)) for x in self.engines]
+        mu_c = [math.log(eff.eta_compute("*", k)) for k in self.classes]
+        g = [math.log(eff.scalar(name)) for name, *_ in self.GLOBAL_FIT]
+        return np.array([*c, *m, *e, *mu_c, math.log(eff.eta_memory("*")), *g])
+
+    def bounds(self):
+        lo = ([math.log(0.05)] * (self.nc + self.nm) + [math.log(0.3)] * self.ne
+              + [math.log(0.05)] * (len(self.classes) + 1)
+              + [math.log(b[1]) for b in self.GLOBAL_FIT])
+        hi = ([0.0] * (self.nc + self.nm) + [math.log(3.0)] * self.ne
+              + [0.0] * (len(self.classes) + 1) + [math.log(b[2]) for b in self.GLOBAL_FIT])
+        return np.array(lo), np.array(hi)
+
+    def predict(self, x):
+        c, m, e, _, _, g = self.split(x)
+        eng = np.where(self.i_e >= 0, np.exp(e[np.maximum(self.i_e, 0)]) if self.ne else 1.0,
+                       1.0)
+        cases = self.cases
+        n = len(cases)
+        cases.eta_c = np.minimum(np.exp(c[self.i_c]) * eng, 1.0)
+        cases.eta_m = np.minimum(np.exp(m[self.i_m]) * eng, 1.0)
+        gv = dict(zip([b[0] for b in self.GLOBAL_FIT], np.exp(g), strict=True))
+        cases.step_overhead = np.full(n, gv["step_overhead_ms"] * 1e-3)
+        cases.ar_latency = np.full(n, gv["allreduce_latency_us"] * 1e-6)
+        cases.link_eff = np.full(n, gv["link_efficiency"])
+        cases.moe_eff = np.full(n, gv["moe_efficiency"])
+        cases.sharp = np.full(n, gv["roofline_sharpness"])
+        res = autoconfig._run_modes(cases, self.recs)
+        return np.where(res["feasible"], res["output_tps"], np.nan)
+
+    def residuals(self, x):
+        pred = self.predict(x)
+        r = np.log(np.maximum(np.nan_to_num(pred, nan=1e-3), 1e-3) / self.measured)
+        # soft-L1 robust loss on the data only: r'^2 = 2 f^2 (sqrt(1 + r^2/f^2) - 1)
+        f = LOSS_SCALE
+        r = np.sign(r) * np.sqrt(2 * f * f * (np.sqrt(1 + (r / f) ** 2) - 1))
+        c, m, e, mu_c, mu_m, g = self.split(x)
+        w = math.sqrt(PRIOR_ROWS)
+        cls_idx = np.array([self.classes.index(k) for _, k in self.cpairs])
+        g_prior = np.array([(v - math.log(DEFAULTS[b[0]])) / b[3]
+                            for v, b in zip(g, self.GLOBAL_FIT, strict=True)])
+        prior = [w * (c - mu_c[cls_idx]) / PRIOR_SD, w * (m - mu_m) / PRIOR_SD,
+                 w * e / PRIOR_SD,
+                 (mu_c - math.log(DEFAULTS["eta_compute"])) / 1.0,
+                 np.array([(mu_m - math.log(DEFAULTS["eta_memory"])) / 1.0]), g_prior]
+        return np.concatenate([r, *prior])
+
+    def table(self, x, provenance: str) -> pd.DataFrame:
+        c, m, e, mu_c, mu_m, g = self.split(x)
+        rows = []
+        for (fam, k), v, n in zip(self.cpairs, c, self.n_rows_c, strict=True):
+            rows.append(("eta_compute", fam, "", k, math.exp(v), int(n), provenance))
+        for k, v in zip(self.classes, mu_c, strict=True):
+            rows.append(("eta_compute", "*", "", k, math.exp(v), int(self.n_rows_c.sum()),
+                         "global mean of the fitted families (prior for unmeasured families)"))
+        for fam, v, n in zip(self.families, m, self.n_rows_m, strict=True):
+            rows.append(("eta_memory", fam, "", "", math.exp(v), int(n), provenance))
+        rows.append(("eta_memory", "*", "", "", math.exp(mu_m), int(self.n_rows_m.sum()),
+                     "global mean of the fitted families (prior for unmeasured families)"))
+        rows.append(("engine", "", REFERENCE_ENGINE, "", 1.0,
+                     int((self.i_e < 0).sum()), "reference engine (fixed)"))
+        for name, v, n in zip(self.engines, e, self.n_rows_e, strict=True):
+            rows.append(("engine", "", name, "", math.exp(v), int(n), provenance))
+        for (name, *_), v in zip(self.GLOBAL_FIT, g, strict=True):
+            rows.append((name, "*", "", "", math.exp(v), len(self.index), provenance))
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def fit(df: pd.DataFrame, start: Efficiency | None = None, passes: int = 2,
+        provenance: str | None = None) -> Efficiency:
+    """Fit efficiency factors on measurement rows ``df`` (from ``load_measurements``)."""
+    from scipy.optimize import least_squares
+
+    df = df[df["measured"] > 0]
+    eff = start or Efficiency.defaults()
+    prov = provenance or (f"fitted {date.today().isoformat()} on {len(df)} rows by "
+                          "infraplan perf calibrate")
+    for _ in range(passes):
+        prob = _Problem(df, eff)
+        lo, hi = prob.bounds()
+        x0 = np.clip(prob.x0(eff), lo + 1e-9, hi - 1e-9)
+        sol = least_squares(prob.residuals, x0, bounds=(lo, hi), x_scale=0.3, diff_step=1e-3,
+                            max_nfev=200)
+        eff = Efficiency.from_table(prob.table(sol.x, prov))
+        _LAST_FIT.update(status=int(sol.status), nfev=int(sol.nfev), cost=float(sol.cost))
+    return eff
+
+
+_LAST_FIT: dict = {}
+
+
+def predict_rows(df: pd.DataFrame, eff: Efficiency) -> pd.DataFrame:
+    """Predictions for every row (configuration chosen where blank)."""
+    res = autoconfig.evaluate(records(df), eff, errors="return")
+    out = df.copy()
+    out["predicted"] = [r.get("output_tokens_per_s", np.nan) if r.get("feasible") else np.nan
+                        for r in res]
+    out["pred_tp"] = [r.get("tp") for r in res]
+    out["pred_pp"] = [r.get("pp") for r in res]
+    out["pred_error"] = [r.get("error") or r.get("reason") or "" for r in res]
+    return out
+
+
+def calibrate(data: str | Path | None = None, out: str | Path | None = None) -> pd.DataFrame:
+    """Refit on ``data`` and write the table to ``out`` (default: the packaged table)."""
+    from infraplan.perf import efficiency
+
+    df = load_measurements(data)
+    src = Path(data) if data else DEFAULT_DATA
+    prov = (f"fitted {date.today().isoformat()} on {int((df['measured'] > 0).sum())} rows of "
+            f"{src.name} by infraplan perf calibrate")
+    eff = fit(df, provenance=prov)
+    path = Path(out) if out else efficiency.default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    eff.table.to_csv(path, index=False, float_format="%.4g")
+    if not out:
+        efficiency.reload()
+    return eff.table
+
+
+def cross_validate(df: pd.DataFrame, by: str, start: Efficiency | None = None,
+                   processes: int = 1) -> pd.DataFrame:
+    """Leave-one-group-out predictions: refit without each value of column ``by`` and predict
+    the held-out rows with that fit. Returns ``df`` with a ``predicted_cv`` column."""
+    df = df[df["measured"] > 0].copy()
+    groups = sorted(df[by].unique())
+    jobs = [(df, by, g, start) for g in groups]
+    if processes > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(processes) as pool:
+            parts = pool.map(_cv_one, jobs)
+    else:
+        parts = [_cv_one(j) for j in jobs]
+    out = pd.concat(parts).sort_index()
+    return out
+
+
+def _cv_one(job) -> pd.DataFrame:
+    df, by, group, start = job
+    train = df[df[by] != group]
+    test = df[df[by] == group]
+    eff = fit(train, start=start, passes=1)
+    pred = predict_rows(test, eff)
+    test = test.copy()
+    test["predicted_cv"] = pred["predicted"].to_numpy()
+    return test
