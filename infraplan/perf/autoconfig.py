@@ -386,5 +386,15 @@ def precision_ok(accelerator: str, precision: str | None) -> str | None:
     return prec
 
 
+def roofline_bound(model: str, accelerator: str, *, n_accel: int, tp: int, pp: int,
+                   precision: str, isl: float, osl: float, beams: int = 1) -> float:
+    """Output tokens/s no configuration of this group can exceed (efficiency 1, no overheads,
+    largest batch memory allows); every prediction of the same configuration is below it."""
+    rec = {"model": model, "accelerator": accelerator, "n_accel": n_accel, "tp": tp, "pp": pp,
+           "precision": precision, "isl": isl, "osl": osl, "beams": beams}
+    cases = phys.build_cases([rec], eff_mod.current())
+    return float(phys.roofline(cases)[0])
+
+
 __all__ = ["DEFAULT_LIMITS", "MODES", "PRECISIONS", "candidates", "default_precision",
-           "evaluate", "normalise"]
+           "evaluate", "normalise", "roofline_bound"]

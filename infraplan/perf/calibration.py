@@ -84,7 +84,7 @@ def load_measurements(path: str | Path | None = None) -> pd.DataFrame:
     for col in ("source_set", "system", "benchmark", "engine", "mode", "precision"):
         if col not in df.columns:
             df[col] = ""
-        df[col] = df[col].fillna("").astype(str)
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     if (df["engine"] == "").any():
         inferred = [infer_engine(a, b) for a, b in zip(df["source_set"], df["system"],
                                                        strict=True)]

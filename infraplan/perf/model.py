@@ -243,7 +243,8 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     f_att_pre = c.attn_pre * mb_pre * pos_pre * c.n_layers / heads_split / p
     b_att_pre = kv_bytes_per_position(c) * mb_pre * 2.0  # write K/V of new tokens, read chunk
     comp = {
-        "dense": f_dense / peak, "routed": f_routed / (peak * c.moe_eff), "lm": f_lm / peak_lm,
+        "dense": f_dense / peak, "routed": f_routed / (peak * (1.0 if ideal else c.moe_eff)),
+        "lm": f_lm / peak_lm,
         "attn_dec": f_att_dec / peak_attn, "attn_pre": f_att_pre / peak_attn,
     }
     mem = {
@@ -332,3 +333,11 @@ def power(c: Cases, it: dict[str, np.ndarray], busy: np.ndarray | float = 1.0) -
             "idle_w": c.tdp * IDLE_FRACTION * c.n_accel
             + c.server_overhead * servers * HOST_IDLE_FRACTION,
             "activity": activity}
+
+
+def roofline(c: Cases) -> np.ndarray:
+    """Upper bound on output tokens/s of the group: efficiency 1, no communication or overhead,
+    the largest batch memory allows (B / T_ideal(B) never decreases with B)."""
+    batch = np.maximum(memory_per_gpu(c)["max_batch"], 1.0)
+    it = iteration(c, *decode_mix(c, batch), ideal=True, kv_share=beam_kv_share(c))
+    return c.replicas * batch / it["time"]

@@ -38,7 +38,9 @@ def _slot_time(c: Cases, batch: np.ndarray) -> dict:
     """Per-replica steady state at ``batch``: TPOT, TTFT (no queueing) and slot holding time."""
     ss = steady_state(c, batch)
     ttft = prefill_time(c, batch)
-    hold = ttft + np.maximum(c.osl - 1, 0) * ss["tpot"]
+    # a request holds its slot for its prefill and osl-1 further decode steps; never less than
+    # osl steady iterations (keeps every mode below the roofline bound, see model.roofline)
+    hold = np.maximum(ttft, ss["tpot"]) + np.maximum(c.osl - 1, 0) * ss["tpot"]
     return {**ss, "ttft": ttft, "hold": hold}
 
 

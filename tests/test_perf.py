@@ -1,0 +1,309 @@
+"""Performance model: hand-worked cases, memory and feasibility, monotonicity, roofline bound."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infraplan import catalog
+from infraplan.errors import InfraplanError, UnknownIdError
+from infraplan.perf import PerfResult, ServerCapacity, autoconfig, predict, server_capacity, serving
+from infraplan.perf import efficiency as eff_mod
+from infraplan.perf import model as phys
+from infraplan.perf.specs import GIB, accel_spec, model_spec
+
+
+def cases(**rec):
+    base = {"model": "llama3.1-8b", "accelerator": "h100-sxm", "precision": "bf16", "tp": 1,
+            "pp": 1, "n_accel": 1, "isl": 1024, "osl": 256}
+    base.update(rec)
+    return phys.build_cases([base], eff_mod.current())
+
+
+# ------------------------------------------------------------------ hand-worked known answers
+
+
+def test_llama31_8b_bf16_weights_are_16_06_gb():
+    # 8.03e9 parameters x 2 bytes
+    r = predict("llama3.1-8b", "h100-sxm", n_accel=1, tp=1, precision="bf16", isl=128, osl=128)
+    assert r.memory_weights_gb == pytest.approx(16.06, abs=0.005)
+    assert model_spec("llama3.1-8b").weight_bytes("bf16") == pytest.approx(16.06e9, rel=1e-9)
+
+
+def test_fp8_weights_keep_embedding_and_head_at_16_bit():
+    m = model_spec("llama3.1-8b")
+    embed = 128256 * 4096
+    expected = (8.03e9 - 2 * embed) * 1 + 2 * embed * 2
+    assert m.weight_bytes("fp8") == pytest.approx(expected)
+
+
+def test_kv_bytes_per_token_gqa():
+    # 2 (K,V) x 32 layers x 8 KV heads x 128 head_dim x 2 bytes
+    assert model_spec("llama3.1-8b").kv_bytes_per_token("bf16") == 2 * 32 * 8 * 128 * 2
+    assert model_spec("llama3.1-70b").kv_bytes_per_token("fp8") == 2 * 80 * 8 * 128 * 1
+
+
+def test_kv_bytes_per_token_mla_latent():
+    # DeepSeek MLA caches the compressed latent (512) + rotary key (64) per layer, not K and V
+    m = model_spec("deepseek-r1")
+    assert m.kv_bytes_per_token("fp8") == 61 * (512 + 64)
+    assert not m.kv_shards_with_tp
+
+
+def test_kv_sliding_window_caps_long_contexts():
+    m = model_spec("gpt-oss-120b")  # 18 of 36 layers slide over 128 tokens
+    full = m.kv_bytes_per_token("bf16")
+    at_32k = m.kv_bytes_per_token("bf16", context=32768)
+    assert at_32k == pytest.approx(full * (18 + 18 * 128 / 32768) / 36)
+    assert m.kv_bytes_per_token("bf16", context=100) == pytest.approx(full)
+
+
+def test_decode_step_at_batch_1_is_weights_over_bandwidth():
+    c = cases()
+    it = phys.iteration(c, np.array([1.0]), np.array([0.0]), np.array([1.0]), np.array([0.0]))
+    m = model_spec("llama3.1-8b")
+    read = (m.params_total - m.embed_params) * 2  # all weights but the input embedding
+    expected = read / (accel_spec("h100-sxm").bw * c.eta_m[0])
+    step = it["time"][0] - c.step_overhead[0]
+    assert step == pytest.approx(expected, rel=0.03)
+    assert it["memory"][0] > 10 * it["compute"][0]  # memory-bound
+
+
+def test_decode_turns_compute_bound_at_large_batch():
+    c = cases(precision="fp8")
+    small = phys.iteration(c, np.array([1.0]), np.array([0.0]), np.array([1024.0]),
+                           np.array([0.0]))
+    large = phys.iteration(c, np.array([4096.0]), np.array([0.0]), np.array([64.0]),
+                           np.array([0.0]))
+    assert small["memory"][0] > small["compute"][0]
+    assert large["compute"][0] > large["memory"][0]
+
+
+def test_prefill_attention_grows_with_context():
+    c = cases()
+    t = [phys.iteration(c, np.array([0.0]), np.array([4096.0]), np.array([0.0]),
+                        np.array([ctx]))["time"][0] for ctx in (512.0, 8192.0, 65536.0)]
+    assert t[0] < t[1] < t[2]
+
+
+def test_moe_expected_experts_touched():
+    # per-token top-2 of 8: batch 1 reads 2/8 of the routed weights, a large batch all of them
+    c = cases(model="mixtral-8x7b", precision="fp8")
+    m = model_spec("mixtral-8x7b")
+
+    def routed_bytes(tokens):
+        frac = 1 - (1 - 2 / 8) ** tokens
+        return m.routed_params * frac
+
+    assert routed_bytes(1) == pytest.approx(m.routed_params * 2 / 8)
+    assert routed_bytes(64) == pytest.approx(m.routed_params, rel=1e-6)
+    t1 = phys.iteration(c, np.array([1.0]), np.array([0.0]), np.array([1.0]), np.array([0.0]))
+    t64 = phys.iteration(c, np.array([64.0]), np.array([0.0]), np.array([1.0]), np.array([0.0]))
+    # weights dominate both steps: 64 tokens read ~ (non-routed + all experts)/(non-routed + 1/4)
+    ratio = t64["memory"][0] / t1["memory"][0]
+    dense = m.params_total - m.routed_params
+    assert ratio == pytest.approx((dense + m.routed_params) / (dense + m.routed_params / 4),
+                                  rel=0.1)
+
+
+def test_tensor_parallel_over_pcie_is_slower_than_nvlink_for_the_same_work():
+    nv = cases(model="llama3.1-70b", accelerator="h100-sxm", precision="fp8", tp=4, n_accel=4)
+    pc = cases(model="llama3.1-70b", accelerator="h100-sxm", precision="fp8", tp=4, n_accel=4)
+    pc.link = pc.link * 32 / 450  # same GPU behind a PCIe-class link
+    b = np.array([256.0])
+    assert phys.steady_state(pc, b)["comm"][0] > 5 * phys.steady_state(nv, b)["comm"][0]
+
+
+def test_pipeline_parallel_rereads_stage_weights_per_micro_batch():
+    tp2 = cases(model="llama3.1-70b", precision="fp8", tp=2, pp=1, n_accel=2)
+    pp2 = cases(model="llama3.1-70b", precision="fp8", tp=1, pp=2, n_accel=2)
+    b = np.array([8.0])
+    # same total weight traffic per token step, plus the bubble: PP never beats TP at batch 8
+    assert phys.steady_state(pp2, b)["tpot"][0] > 0.95 * phys.steady_state(tp2, b)["tpot"][0]
+
+
+# ------------------------------------------------------------------ memory and feasibility
+
+
+def test_405b_does_not_fit_one_h100():
+    r = predict("llama3.1-405b", "h100-sxm", n_accel=1, tp=1, precision="fp8", isl=1024,
+                osl=256)
+    assert not r.feasible
+    assert "GB" in r.reason
+    assert r.output_tokens_per_s == 0
+
+
+def test_70b_fp8_fits_one_h100_with_a_small_batch():
+    r = predict("llama3.1-70b", "h100-sxm", n_accel=1, tp=1, precision="fp8", isl=128,
+                osl=2048)
+    assert r.feasible
+    # about 8 GB of KV room for 348 MB sequences
+    assert 10 < r.batch < 40
+
+
+def test_memory_accounting_adds_up():
+    c = cases(model="llama3.1-70b", precision="fp8", tp=2, n_accel=2)
+    mem = phys.memory_per_gpu(c)
+    total = mem["weights"][0] + mem["activations"][0] + phys.RUNTIME_RESERVE
+    assert total + mem["kv_capacity"][0] / phys.KV_FRACTION == pytest.approx(80 * GIB)
+
+
+def test_unknown_ids_and_bad_precision_raise_user_errors():
+    with pytest.raises(UnknownIdError, match=r"[Dd]id you mean"):
+        predict("llama3.1-70bb", "h100-sxm", osl=100)
+    with pytest.raises(InfraplanError, match="does not support fp4"):
+        predict("llama3.1-8b", "h100-sxm", precision="fp4", osl=100)
+    with pytest.raises(InfraplanError, match="precision"):
+        predict("llama3.1-8b", "h100-sxm", precision="fp7", osl=100)
+
+
+def test_every_catalog_pair_gives_a_number_or_says_it_does_not_fit():
+    accels = catalog.accelerators()
+    for model in catalog.models().index:
+        m = model_spec(model)
+        for acc in accels.index:
+            a = accel_spec(acc)
+            cap = server_capacity(model, acc, isl=512, osl=128, ttft_ms=60_000, tpot_ms=5_000)
+            prec = autoconfig.default_precision(acc)
+            weights = m.weight_bytes(prec)
+            if cap.feasible:
+                assert cap.output_tokens_per_s > 0, (model, acc)
+                assert cap.power_w > 0
+                assert cap.joules_per_output_token > 0
+            else:
+                assert "needs" in cap.reason, (model, acc, cap.reason)
+                assert cap.output_tokens_per_s == 0
+                assert cap.requests_per_s == 0
+            if weights < 0.75 * a.mem_bytes * a.accels_per_server:
+                assert cap.feasible, (model, acc, cap.reason)
+            if weights > 2 * a.mem_bytes * a.accels_per_server:
+                assert not cap.feasible, (model, acc)
+
+
+# ------------------------------------------------------------------ server capacity contract
+
+
+def test_server_capacity_contract():
+    cap = server_capacity("llama3.1-70b", "h100-sxm", isl=1024, osl=256, ttft_ms=2000,
+                          tpot_ms=200)
+    assert isinstance(cap, ServerCapacity)
+    assert cap.feasible
+    assert cap.output_tokens_per_s == pytest.approx(cap.requests_per_s * 256, rel=1e-9)
+    assert cap.ttft_ms <= 2000 + 1e-6
+    assert cap.tpot_ms <= 200 + 1e-6
+    assert cap.idle_power_w < cap.power_w
+    # power of one 8-GPU server: at most 8 x TDP + host overhead
+    a = accel_spec("h100-sxm")
+    assert cap.power_w <= 8 * a.tdp_w + a.server_overhead_w
+    assert cap.joules_per_output_token == pytest.approx(cap.power_w / cap.output_tokens_per_s)
+    assert cap.config.startswith("fp8 tp")
+    # cached: the same object comes back
+    again = server_capacity("llama3.1-70b", "h100-sxm", isl=1024, osl=256, ttft_ms=2000,
+                            tpot_ms=200)
+    assert again == cap
+
+
+def test_unreachable_slo_says_so():
+    cap = server_capacity("llama3.1-70b", "l40s", isl=1024, osl=256, ttft_ms=10, tpot_ms=1)
+    assert not cap.feasible
+    assert "latency" in cap.reason
+    assert cap.output_tokens_per_s == 0
+
+
+def test_a_model_needing_two_servers_is_split_over_them():
+    cap = server_capacity("llama3.1-405b", "h100-sxm", isl=1024, osl=256, ttft_ms=5000,
+                          tpot_ms=300, precision="bf16")
+    assert cap.feasible
+    assert "per 2 servers" in cap.config
+
+
+@pytest.mark.parametrize(("model", "acc"), [("llama3.1-8b", "h100-sxm"),
+                                            ("mixtral-8x7b", "h200-sxm"),
+                                            ("llama3.1-70b", "mi300x")])
+def test_looser_slo_never_lowers_capacity(model, acc):
+    last = 0.0
+    for ttft, tpot in [(300, 30), (500, 50), (1000, 100), (2000, 200), (10000, 1000)]:
+        cap = server_capacity(model, acc, isl=1024, osl=256, ttft_ms=ttft, tpot_ms=tpot)
+        assert cap.output_tokens_per_s >= last * (1 - 1e-6)
+        last = cap.output_tokens_per_s
+
+
+def test_more_bandwidth_never_lowers_throughput():
+    c = cases(model="llama3.1-70b", precision="fp8", tp=2, n_accel=2, isl=512, osl=512)
+    base = serving.offline(c)["output_tps"][0]
+    for factor in (1.1, 1.5, 2.0, 4.0):
+        faster = cases(model="llama3.1-70b", precision="fp8", tp=2, n_accel=2, isl=512,
+                       osl=512)
+        faster.bw = faster.bw * factor
+        tps = serving.offline(faster)["output_tps"][0]
+        assert tps >= base * (1 - 1e-9)
+        base = tps
+
+
+def test_concurrency_throughput_rises_and_latency_grows_with_load():
+    res = [predict("llama3.1-8b", "h100-sxm", n_accel=1, tp=1, isl=512, osl=256,
+                   concurrency=n) for n in (1, 8, 64, 256)]
+    tps = [r.output_tokens_per_s for r in res]
+    tpot = [r.tpot_ms for r in res]
+    assert tps == sorted(tps)
+    assert tpot == sorted(tpot)
+    assert res[0].tpot_ms < 15  # one user on an H100: weights/bandwidth ~ 5 ms plus overhead
+
+
+def test_offline_is_at_least_the_slo_bounded_rate():
+    off = predict("llama3.1-70b", "h200-sxm", n_accel=8, isl=1024, osl=256, mode="offline")
+    srv = predict("llama3.1-70b", "h200-sxm", n_accel=8, isl=1024, osl=256, ttft_ms=2000,
+                  tpot_ms=200)
+    assert srv.output_tokens_per_s <= off.output_tokens_per_s * 1.001
+
+
+def test_energy_is_physical():
+    r = predict("llama3.1-70b", "h100-sxm", n_accel=8, tp=8, precision="fp8", isl=1024,
+                osl=256, mode="offline")
+    a = accel_spec("h100-sxm")
+    assert 0.12 * a.tdp_w <= r.watts_per_accelerator <= a.tdp_w
+    # all power of the group (accelerators + host) / output tokens
+    assert r.joules_per_output_token == pytest.approx(r.total_power_w / r.output_tokens_per_s)
+    assert r.total_power_w <= 8 * a.tdp_w + a.server_overhead_w
+    assert r.wh_per_request == pytest.approx(r.joules_per_output_token * 256 / 3600, rel=1e-6)
+
+
+def test_predict_returns_all_fields():
+    r = predict("mixtral-8x7b", "h100-sxm", n_accel=8, isl=1024, osl=256)
+    assert isinstance(r, PerfResult)
+    d = r.to_dict()
+    for key in ("output_tokens_per_s", "requests_per_s", "ttft_ms", "tpot_ms", "batch",
+                "memory", "watts_per_accelerator", "joules_per_output_token", "wh_per_request",
+                "tp", "pp", "ep", "precision", "bound", "feasible", "reason"):
+        assert key in d
+    assert set(d["memory"]) == {"weights_gb", "kv_cache_gb", "activations_gb"}
+
+
+# ------------------------------------------------------------------ roofline property
+
+
+MODELS = sorted(catalog.models().index)
+ACCELS = sorted(catalog.accelerators().index)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model=st.sampled_from(MODELS), acc=st.sampled_from(ACCELS),
+       n=st.sampled_from([1, 2, 4, 8]), isl=st.integers(16, 8000), osl=st.integers(1, 4000),
+       mode=st.sampled_from(["offline", "concurrency", "server", "interactive"]),
+       conc=st.integers(1, 2048))
+def test_predictions_never_exceed_the_roofline_bound(model, acc, n, isl, osl, mode, conc):
+    if isl + osl > model_spec(model).context_length:
+        return
+    r = predict(model, acc, n_accel=n, isl=isl, osl=osl, mode=mode,
+                concurrency=conc if mode == "concurrency" else None)
+    if not r.feasible:
+        assert r.output_tokens_per_s == 0
+        return
+    bound = autoconfig.roofline_bound(model, acc, n_accel=n, tp=r.tp, pp=r.pp,
+                                      precision=r.precision, isl=isl, osl=osl)
+    assert math.isfinite(bound)
+    assert r.output_tokens_per_s <= bound * (1 + 1e-9)
