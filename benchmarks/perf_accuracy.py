@@ -1,0 +1,195 @@
+"""Accuracy of infraplan.perf on the published calibration measurements, and of the PyPI peers.
+
+    .venv/bin/python benchmarks/perf_accuracy.py [--data CSV] [--no-cv] [--no-peers]
+
+Prints, on the calibration set (625 published measurements by default):
+
+1. in-sample error of the packaged efficiency factors (fitted on this set): MdAPE, P90 |error|,
+   median signed error, overall and per mode, accelerator and model;
+2. leave-one-accelerator-out and leave-one-model-out: for each accelerator (model) the factors
+   are refitted without its rows and its rows are predicted with that fit;
+3. the PyPI peers llm-analysis and genz-llm on the same rows, where they can model them, with
+   their coverage. They run in the separate venv ``.venv-bench`` (``python3 -m venv .venv-bench
+   && .venv-bench/bin/pip install llm-analysis genz-llm``) and are skipped with a message when it
+   is absent.
+
+Peer protocol: every tool gets the same inputs: architecture and accelerator specs from the
+infraplan catalog, the configuration infraplan chose for the row (precision, tp, pp), the
+row's isl/osl (the documented default where blank) and the batch infraplan's memory model
+allows (the peers do not size batches themselves). Throughput = replicas x batch x osl /
+(prefill latency + osl x decode latency). llm-analysis runs with the efficiencies its README
+recommends for inference (FLOPS 0.7, HBM 0.9), genz-llm with its defaults. Peers have no
+queueing model, so they cover offline rows only. This is a benchmark that prints figures, not a
+test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from infraplan.perf import autoconfig, calibration
+from infraplan.perf import efficiency as eff_mod
+from infraplan.perf.specs import accel_spec, model_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
+WORKER = Path(__file__).with_name("peers_worker.py")
+
+
+def metrics(pred: pd.Series, meas: pd.Series) -> dict[str, float]:
+    ok = pred.notna() & meas.notna() & (meas > 0)
+    err = pred[ok] / meas[ok] - 1
+    if err.empty:
+        return {"n": 0, "MdAPE %": np.nan, "P90 %": np.nan, "bias %": np.nan}
+    return {"n": int(ok.sum()), "MdAPE %": 100 * float(err.abs().median()),
+            "P90 %": 100 * float(err.abs().quantile(0.9)),
+            "bias %": 100 * float(err.median())}
+
+
+def table(df: pd.DataFrame, pred: str, by: str | None) -> pd.DataFrame:
+    if by is None:
+        return pd.DataFrame([metrics(df[pred], df["measured"])], index=["all"])
+    rows = {k: metrics(g[pred], g["measured"]) for k, g in df.groupby(by)}
+    return pd.DataFrame(rows).T
+
+
+def show(title: str, frame: pd.DataFrame) -> None:
+    print(f"\n{title}")
+    out = frame.copy()
+    for c in out.columns:
+        if c == "n":
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+            continue
+        out[c] = out[c].map(lambda v: "" if pd.isna(v) else (f"{v:.0f}" if abs(v) >= 100
+                                                             else f"{v:.1f}"))
+    print(out.to_string())
+
+
+def peer_rows(df: pd.DataFrame) -> list[dict]:
+    """Inputs for the peers: the configuration and batch infraplan chose for each row."""
+    res = autoconfig.evaluate(calibration.records(df), eff_mod.current(), errors="return")
+    rows = []
+    for rec, r in zip(calibration.records(df), res, strict=True):
+        if not r.get("feasible") or r.get("mode") != "offline":
+            rows.append(None)
+            continue
+        m, cat = model_spec(r["model"]), accel_spec(r["accelerator"])
+        rows.append({
+            "model": m.id, "accelerator": cat.id, "n_layers": m.n_layers, "hidden": m.hidden,
+            "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads, "head_dim": m.head_dim,
+            "ffn": m.ffn, "vocab": m.vocab, "n_experts": m.n_experts, "k_active": m.k_active,
+            "expert_ffn": m.expert_ffn, "context_length": m.context_length,
+            "hbm_gb": cat.mem_bytes / 2**30, "hbm_tbps": cat.bw / 1e12,
+            "scaleup_gbps": cat.link_bw / 1e9, "bf16_tflops": cat.peaks["bf16"] / 1e12,
+            "fp8_tflops": cat.peaks.get("fp8", 0) / 1e12, "precision": r["precision"],
+            "tp": r["tp"], "pp": r["pp"], "batch": r["batch"], "isl": r["isl"],
+            "osl": r["osl"], "beams": int(rec.get("beams") or 1), "replicas": r["replicas"],
+        })
+    return rows
+
+
+def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
+    if not BENCH_PY.exists():
+        print(f"\npeers: skipped ({BENCH_PY} not found; create it with `python3 -m venv "
+              ".venv-bench && .venv-bench/bin/pip install llm-analysis genz-llm`)")
+        return None
+    rows = peer_rows(df)
+    todo = [r for r in rows if r is not None]
+    start = time.perf_counter()
+    proc = subprocess.run([str(BENCH_PY), str(WORKER)], input=json.dumps(todo),
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"\npeers: the worker failed: {proc.stderr.strip()[-400:]}")
+        return None
+    got = iter(json.loads(proc.stdout))
+    out = pd.DataFrame(index=df.index, columns=["llm_analysis", "genz"], dtype=float)
+    errors: dict[str, dict[str, int]] = {"llm_analysis": {}, "genz": {}}
+    for i, r in zip(df.index, rows, strict=True):
+        if r is None:
+            continue
+        res = next(got)
+        for name in ("llm_analysis", "genz"):
+            out.loc[i, name] = res[name] if res[name] is not None else np.nan
+            if res[name] is None:
+                key = res[name + "_error"].split(":")[0]
+                errors[name][key] = errors[name].get(key, 0) + 1
+    print(f"\npeers ran on {len(todo)} offline rows in {time.perf_counter() - start:.0f} s; "
+          f"failures by kind: {errors}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(calibration.DEFAULT_DATA))
+    ap.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits")
+    ap.add_argument("--no-peers", action="store_true", help="skip llm-analysis and genz-llm")
+    ap.add_argument("--processes", type=int, default=2)
+    args = ap.parse_args()
+
+    df = calibration.load_measurements(args.data)
+    df = df[df["measured"] > 0].copy()
+    start = time.perf_counter()
+    pred = calibration.predict_rows(df, eff_mod.current())
+    df["infraplan"] = pred["predicted"].to_numpy()
+    took = time.perf_counter() - start
+    print(f"infraplan.perf on {len(df)} measurements from {args.data}")
+    print(f"predicted {int(df['infraplan'].notna().sum())}/{len(df)} rows in {took:.2f} s "
+          "(error = predicted/measured - 1; MdAPE = median |error|, P90 = 90th percentile "
+          "of |error|, bias = median signed error)")
+    show("in-sample (packaged factors, fitted on this set)", pd.concat(
+        [table(df, "infraplan", None), table(df, "infraplan", "mode")]))
+    show("in-sample by accelerator", table(df, "infraplan", "accelerator"))
+    show("in-sample by model", table(df, "infraplan", "model"))
+    show("in-sample by engine", table(df, "infraplan", "engine"))
+
+    if not args.no_cv:
+        for by, label in (("accelerator", "leave-one-accelerator-out"),
+                          ("model", "leave-one-model-out")):
+            start = time.perf_counter()
+            cv = calibration.cross_validate(df, by, processes=args.processes)
+            df[label] = cv["predicted_cv"].reindex(df.index)
+            print(f"\n{label}: {df[by].nunique()} refits in {time.perf_counter() - start:.0f} s")
+            show(f"{label}: overall and by mode", pd.concat(
+                [table(df, label, None), table(df, label, "mode")]))
+            show(f"{label}: by held-out {by}", table(df, label, by))
+        off = df["mode"].isin(["offline"])
+        summary = {
+            "in-sample": metrics(df.loc[off, "infraplan"], df.loc[off, "measured"]),
+            "LOAO": metrics(df.loc[off, "leave-one-accelerator-out"], df.loc[off, "measured"]),
+            "LOMO": metrics(df.loc[off, "leave-one-model-out"], df.loc[off, "measured"]),
+        }
+        show("offline rows: in-sample vs leave-one-out", pd.DataFrame(summary).T)
+
+    if not args.no_peers:
+        peers = run_peers(df)
+        if peers is not None:
+            df["llm-analysis"] = peers["llm_analysis"]
+            df["genz-llm"] = peers["genz"]
+            rows = {}
+            for tool in ("infraplan", "llm-analysis", "genz-llm"):
+                m = metrics(df[tool], df["measured"])
+                m["coverage %"] = 100 * df[tool].notna().mean()
+                rows[tool] = m
+            show("side by side on all rows (coverage = rows the tool predicts)",
+                 pd.DataFrame(rows).T)
+            both = df["llm-analysis"].notna() & df["genz-llm"].notna()
+            same = {t: metrics(df.loc[both, t], df.loc[both, "measured"])
+                    for t in ("infraplan", "llm-analysis", "genz-llm")}
+            show(f"side by side on the {int(both.sum())} rows all three model",
+                 pd.DataFrame(same).T)
+            for tool in ("llm-analysis", "genz-llm"):
+                show(f"{tool} by accelerator (rows it models)",
+                     table(df[df[tool].notna()], tool, "accelerator"))
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
