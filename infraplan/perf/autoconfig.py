@@ -130,10 +130,13 @@ def normalise(rec: dict) -> dict:
             f"({m.context_length})"
         )
     beams = _as_int(rec.get("beams"), "beams") or 1
+    max_osl = _as_float(rec.get("max_osl"), "max_osl") or osl
+    if max_osl < osl:
+        raise InfraplanError(f"max_osl: {max_osl:.0f} is below the mean output osl {osl:.0f}")
     n_req = _as_float(rec.get("n_requests"), "n_requests") or 500.0
     return {"model": model, "accelerator": accel, "mode": mode, "concurrency": conc,
             "ttft_ms": ttft, "tpot_ms": tpot, "qps": rate, "isl": isl, "osl": osl, "tp": tp,
-            "pp": pp, "n_accel": n_accel, "precision": prec, "beams": beams,
+            "pp": pp, "n_accel": n_accel, "precision": prec, "beams": beams, "max_osl": max_osl,
             "n_requests": n_req, "engine": (str(rec.get("engine") or "").strip() or None)}
 
 

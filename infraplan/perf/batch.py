@@ -3,7 +3,8 @@
 Input columns (``infraplan perf --batch``): ``model, accelerator, n_accel, tp, pp, precision,
 isl, osl, mode, concurrency, ttft_p99_ms, tpot_p99_ms``; a blank cell means "choose it" (tp, pp,
 precision, mode) or "none"; a blank ``isl`` takes the documented default (docs/perf.md).
-Optional columns understood as well: ``qps``, ``n_requests``, ``beams``, ``engine`` and, as in
+Optional columns understood as well: ``qps``, ``n_requests``, ``beams``, ``max_osl`` (longest
+output, KV reserved for it), ``engine`` and, as in
 the calibration CSV, ``source_set``/``system``/``benchmark`` (engine and beams are inferred from
 them, the offered rate of TensorRT-LLM v0.14 online-serving rows is looked up).
 
@@ -62,6 +63,9 @@ def _records(df: pd.DataFrame) -> list[dict]:
     if "beams" not in work:
         bench = work["benchmark"] if "benchmark" in work else pd.Series("", index=work.index)
         work["beams"] = [calibration.beams_for(b) for b in bench]
+    if "max_osl" not in work:
+        bench = work["benchmark"] if "benchmark" in work else pd.Series("", index=work.index)
+        work["max_osl"] = [str(calibration.max_osl_for(b) or "") for b in bench]
     if "qps" not in work:
         work["qps"] = ""
     if "n_requests" not in work:

@@ -11,7 +11,9 @@ columns ``parameter, family, engine, precision, value, n_rows, provenance``:
   ``allreduce_latency_us`` (latency of one all-reduce), ``link_efficiency`` (achieved fraction of
   the scale-up bandwidth), ``moe_efficiency`` (grouped expert GEMMs relative to dense GEMMs),
   ``roofline_sharpness`` (exponent k of the soft maximum (c^k + m^k)^(1/k) that combines the
-  compute and memory time of an operator; k -> infinity is the hard roofline).
+  compute and memory time of an operator; k -> infinity is the hard roofline),
+  ``power_derate_exponent`` (gamma: a PCIe/NVL card whose board power per peak FLOP is a
+  fraction r < 1 of its family's SXM/OAM parts sustains r^gamma of the compute efficiency).
 
 Families without a fitted row fall back to a neighbour family (``FAMILY_FALLBACK``) and then to
 the global row (family ``*``), which the fit writes as the row-weighted geometric mean of the
@@ -56,9 +58,10 @@ DEFAULTS = {
     "link_efficiency": 0.7,
     "moe_efficiency": 0.85,
     "roofline_sharpness": 3.0,
+    "power_derate_exponent": 0.4,
 }
 GLOBALS = ("step_overhead_ms", "allreduce_latency_us", "link_efficiency", "moe_efficiency",
-           "roofline_sharpness")
+           "roofline_sharpness", "power_derate_exponent")
 REFERENCE_ENGINE = "trtllm"
 
 

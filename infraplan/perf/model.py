@@ -36,6 +36,7 @@ MAX_BATCH = 2048.0  # max sequences in flight per replica
 KV_FRACTION = 0.92  # fraction of free memory given to the KV cache
 RUNTIME_RESERVE = 2.0 * GIB  # CUDA context, communication buffers, runtime
 INTERNODE_BW = 50e9  # bytes/s per GPU between servers (400 Gb/s NIC per GPU)
+PCIE_BW = 32e9  # bytes/s per GPU between cards of one server outside their NVLink domain
 PP_EFFICIENCY = 0.9  # pipeline stage imbalance / bubble
 IDLE_FRACTION = 0.12  # accelerator idle power / TDP
 MEM_ACTIVITY = 0.5  # dynamic power of a fully bandwidth-bound kernel relative to compute-bound
@@ -86,6 +87,7 @@ class Cases:
     # workload
     isl: np.ndarray
     osl: np.ndarray
+    max_osl: np.ndarray  # output positions reserved per sequence (>= osl)
     beams: np.ndarray
     # efficiency (engine factor folded in, clipped to <= 1)
     eta_c: np.ndarray
@@ -117,6 +119,7 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
     leff = eff.scalar("link_efficiency")
     moe = eff.scalar("moe_efficiency")
     sharp = eff.scalar("roofline_sharpness")
+    gamma = eff.scalar("power_derate_exponent")
     for rec in records:
         m = model_spec(rec["model"])
         a = accel_spec(rec["accelerator"])
@@ -126,8 +129,13 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
         n_accel = int(rec.get("n_accel") or tp * pp)
         eng = eff.engine(rec.get("engine"))
         cls = str(pinfo["cls"])
-        link = (a.link_bw if tp <= max(a.domain, a.accels_per_server)
-                else min(a.link_bw, INTERNODE_BW))
+        if tp <= a.domain:
+            link = a.link_bw
+        elif tp <= a.accels_per_server:
+            link = min(a.link_bw, PCIE_BW)  # beyond the NVLink/bridge domain: PCIe via host
+        else:
+            link = min(a.link_bw, INTERNODE_BW)
+        derate = min(a.power_ratio, 1.0) ** gamma
         ffn_local = max(m.ffn, m.expert_ffn * max(m.k_active, 1) + m.expert_ffn * m.n_shared) / tp
         values = {
             "n_layers": m.n_layers, "hidden": m.hidden, "n_kv_heads": m.n_kv_heads,
@@ -146,7 +154,8 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
             "b_w": float(pinfo["w"]), "b_kv": float(pinfo["kv"]), "b_lm": float(pinfo["lm"]),
             "isl": float(rec["isl"]), "osl": max(float(rec["osl"]), 1.0),
             "beams": float(rec.get("beams") or 1),
-            "eta_c": min(eff.eta_compute(a.family, cls) * eng, 1.0),
+            "max_osl": max(float(rec.get("max_osl") or 0), float(rec["osl"]), 1.0),
+            "eta_c": min(eff.eta_compute(a.family, cls) * eng * derate, 1.0),
             "eta_m": min(eff.eta_memory(a.family) * eng, 1.0),
             "step_overhead": so, "ar_latency": arl, "link_eff": leff, "moe_eff": moe,
             "sharp": sharp,
@@ -186,9 +195,11 @@ def memory_per_gpu(c: Cases) -> dict[str, np.ndarray]:
     act = MAX_TOKENS_PER_ITER * (4 * c.hidden + 2 * c.ffn_local) * 2.0 / c.pp + 0.5 * GIB
     free = c.mem - w - act - RUNTIME_RESERVE
     kv_cap = np.maximum(free, 0.0) * KV_FRACTION
-    # beam search: the prompt's KV blocks are shared by the beams, generated tokens are not
-    share = (c.isl + c.beams * c.osl) / (c.isl + c.osl)
-    per_seq = kv_bytes_per_position(c) * _windowed(c, c.isl + c.osl) * share
+    # a sequence reserves its prompt and the longest output it may produce (variable-length
+    # workloads: the maximum, not the mean); beams share the prompt's KV blocks
+    reserve = c.isl + c.max_osl
+    share = (c.isl + c.beams * c.max_osl) / reserve
+    per_seq = kv_bytes_per_position(c) * _windowed(c, reserve) * share
     b_mem = kv_cap / np.maximum(per_seq, 1.0)  # steady-state average: fractional is fine
     return {"weights": w, "activations": act, "kv_capacity": kv_cap, "kv_per_seq": per_seq,
             "max_batch": b_mem, "fits": (free > 0) & (b_mem >= 1)}

@@ -132,6 +132,7 @@ class AccelSpec:
     tdp_w: float
     accels_per_server: int
     server_overhead_w: float
+    power_ratio: float = 1.0  # board power per peak FLOP relative to the family's SXM/OAM parts
 
     def supports(self, precision: str) -> bool:
         return precision in self.peaks
@@ -219,6 +220,7 @@ def accel_spec(accel_id: str, field: str | None = "accelerator") -> AccelSpec:
         if val > 0:
             peaks[prec] = val * 1e12
     return AccelSpec(
+        power_ratio=_power_ratio(table, accel_id),
         id=accel_id,
         family=str(r.get("family") or "unknown").strip().lower(),
         form_factor=str(r.get("form_factor") or "").strip().lower(),
@@ -231,6 +233,28 @@ def accel_spec(accel_id: str, field: str | None = "accelerator") -> AccelSpec:
         accels_per_server=max(int(_num(r, "accels_per_server", 8)), 1),
         server_overhead_w=_num(r, "server_overhead_w", 0.0),
     )
+
+
+def _watts_per_flop(r) -> float:
+    peak8 = _num(r, "fp8_tflops") or _num(r, "int8_tops") or 2 * _num(r, "bf16_tflops")
+    return _num(r, "tdp_w") / peak8 if peak8 > 0 else 0.0
+
+
+def _power_ratio(table, accel_id: str) -> float:
+    """Board power per peak FLOP of a PCIe/NVL card relative to the full-power (SXM/OAM) parts
+    of its family; 1 for full-power parts and for families without one. Below 1 the card cannot
+    sustain its boost clock under dense load (see docs/perf.md, power derate)."""
+    r = table.loc[accel_id]
+    if str(r.get("form_factor") or "").lower() not in ("pcie", "nvl"):
+        return 1.0
+    fam = table[(table["family"] == r["family"])
+                & table["form_factor"].str.lower().isin(["sxm", "oam"])]
+    ref = [_watts_per_flop(x) for _, x in fam.iterrows()]
+    ref = [v for v in ref if v > 0]
+    own = _watts_per_flop(r)
+    if not ref or own <= 0:
+        return 1.0
+    return min(own / max(ref), 1.0)
 
 
 def clear_caches() -> None:
