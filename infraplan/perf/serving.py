@@ -85,29 +85,28 @@ def _server_eval(c: Cases, u: np.ndarray, slots: np.ndarray, ttft_lim, tpot_lim)
     return ok, st, ttft99, tpot99, batch
 
 
-def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray, iters: int = 28) -> dict:
+def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray, iters: int = 20) -> dict:
     """Largest Poisson rate meeting p99 TTFT <= ttft_lim and p99 TPOT <= tpot_lim (seconds)."""
     ttft_lim = np.broadcast_to(np.asarray(ttft_lim, dtype=float), (len(c),))
     tpot_lim = np.broadcast_to(np.asarray(tpot_lim, dtype=float), (len(c),))
     slots = np.maximum(max_batch(c), 1.0)
-    lo = np.zeros(len(c))
+    # smallest meaningful load: one request in flight on each replica
+    u_min = np.minimum(1.0 / slots, 1.0)
+    ok_min, _, ttft_min, tpot_min, _ = _server_eval(c, u_min, slots, ttft_lim, tpot_lim)
+    lo = np.where(ok_min, u_min, 0.0)
     hi = np.ones(len(c))
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
         ok = _server_eval(c, mid, slots, ttft_lim, tpot_lim)[0]
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
-    # smallest meaningful load: one request in flight on each replica
-    u_min = np.minimum(1.0 / slots, 1.0)
-    ok_min, *_ = _server_eval(c, u_min, slots, ttft_lim, tpot_lim)
-    u = np.where(lo > 0, lo, u_min)
-    ok, st, ttft99, tpot99, batch = _server_eval(c, u, slots, ttft_lim, tpot_lim)
-    feasible = ok | (ok_min & (lo > 0))
+    feasible = ok_min
+    u = np.where(feasible, np.maximum(lo, u_min), u_min)
+    _, st, ttft99, tpot99, batch = _server_eval(c, u, slots, ttft_lim, tpot_lim)
     rps = np.where(feasible, c.replicas * batch / st["hold"], 0.0)
     return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": ttft99, "tpot": tpot99,
             "batch": batch, "it": st, "busy": np.ones(len(c)), "feasible": feasible,
-            "ttft_min": _server_eval(c, u_min, slots, ttft_lim, tpot_lim)[2],
-            "tpot_min": _server_eval(c, u_min, slots, ttft_lim, tpot_lim)[3]}
+            "ttft_min": ttft_min, "tpot_min": tpot_min}
 
 
 def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray, iters: int = 40) -> dict:
