@@ -27,6 +27,18 @@ def cases(**rec):
 # ------------------------------------------------------------------ hand-worked known answers
 
 
+def test_formats_without_tensor_cores_run_weight_only():
+    # MXFP4 weights on an H100 (no FP4 tensor cores): 4-bit weights, BF16 GEMMs and KV cache
+    r = predict("gpt-oss-120b", "h100-sxm", n_accel=1, precision="mxfp4", isl=1024, osl=256)
+    assert r.precision == "w4a16"
+    assert r.feasible
+    a100 = predict("llama3.1-70b", "a100-sxm-80g", n_accel=2, tp=2, precision="fp8",
+                   isl=1024, osl=256)
+    assert a100.precision == "w8a16"
+    assert a100.memory_weights_gb == pytest.approx(
+        model_spec("llama3.1-70b").weight_bytes("w8a16") / 2 / 1e9)
+
+
 def test_llama31_8b_bf16_weights_are_16_06_gb():
     # 8.03e9 parameters x 2 bytes
     r = predict("llama3.1-8b", "h100-sxm", n_accel=1, tp=1, precision="bf16", isl=128, osl=128)
@@ -51,7 +63,9 @@ def test_kv_bytes_per_token_mla_latent():
     # DeepSeek MLA caches the compressed latent (512) + rotary key (64) per layer, not K and V
     m = model_spec("deepseek-r1")
     assert m.kv_bytes_per_token("fp8") == 61 * (512 + 64)
-    assert not m.kv_shards_with_tp
+    # attention data-parallel: each of 8 ranks holds 1/8 of the latents
+    c = cases(model="deepseek-r1", accelerator="h200-sxm", precision="fp8", tp=8, n_accel=8)
+    assert phys.kv_bytes_per_position(c)[0] == pytest.approx(61 * 576 / 8)
 
 
 def test_kv_sliding_window_caps_long_contexts():
@@ -155,8 +169,8 @@ def test_memory_accounting_adds_up():
 def test_unknown_ids_and_bad_precision_raise_user_errors():
     with pytest.raises(UnknownIdError, match=r"[Dd]id you mean"):
         predict("llama3.1-70bb", "h100-sxm", osl=100)
-    with pytest.raises(InfraplanError, match="does not support fp4"):
-        predict("llama3.1-8b", "h100-sxm", precision="fp4", osl=100)
+    assert predict("llama3.1-8b", "tpu-v6e", precision="fp8", osl=100, isl=100).precision == (
+        "w8a16")
     with pytest.raises(InfraplanError, match="precision"):
         predict("llama3.1-8b", "h100-sxm", precision="fp7", osl=100)
 

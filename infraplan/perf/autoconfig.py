@@ -17,7 +17,13 @@ from infraplan.errors import InfraplanError
 from infraplan.perf import efficiency as eff_mod
 from infraplan.perf import model as phys
 from infraplan.perf import serving
-from infraplan.perf.specs import PRECISIONS, accel_spec, model_spec, normalise_precision
+from infraplan.perf.specs import (
+    PRECISIONS,
+    accel_spec,
+    model_spec,
+    normalise_precision,
+    resolve_precision,
+)
 
 MODES = ("offline", "concurrency", "server", "interactive", "qps")
 #: MLPerf latency limits (p99 TTFT ms, p99 TPOT ms) used when a server/interactive row leaves
@@ -114,10 +120,8 @@ def normalise(rec: dict) -> dict:
     pp = _as_int(rec.get("pp"), "pp")
     n_accel = _as_int(rec.get("n_accel"), "n_accel")
     prec = normalise_precision(rec.get("precision"))
-    if prec is not None and not a.supports(prec):
-        supported = ", ".join(a.peaks) or "none"
-        raise InfraplanError(f"precision: {accel} does not support {prec} (supported: "
-                             f"{supported})")
+    if prec is not None:
+        prec = resolve_precision(a, prec)
     if n_accel is None:
         n_accel = (tp or 1) * (pp or 1) if tp else a.accels_per_server
     if tp and pp and tp * pp > n_accel:
@@ -381,12 +385,7 @@ def _server_capacity_cached(model: str, accelerator: str, isl: int, osl: int, tt
 
 def precision_ok(accelerator: str, precision: str | None) -> str | None:
     prec = normalise_precision(precision)
-    if prec is not None and not accel_spec(accelerator).supports(prec):
-        raise InfraplanError(
-            f"precision: {accelerator} does not support {prec} (supported: "
-            f"{', '.join(accel_spec(accelerator).peaks)})"
-        )
-    return prec
+    return resolve_precision(accel_spec(accelerator), prec) if prec is not None else None
 
 
 def roofline_bound(model: str, accelerator: str, *, n_accel: int, tp: int, pp: int,

@@ -59,6 +59,7 @@ class Cases:
     embed: np.ndarray
     kv_elems: np.ndarray  # per layer per token
     kv_shards: np.ndarray  # 1 if KV heads split over TP
+    mla: np.ndarray  # 1 for multi-head latent attention
     head_dim: np.ndarray
     n_global: np.ndarray
     n_window: np.ndarray
@@ -142,6 +143,7 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
             "n_experts": m.n_experts, "k_active": m.k_active, "dense_linear": m.dense_linear,
             "routed": m.routed_params, "routed_active": m.routed_active, "embed": m.embed_params,
             "kv_elems": m.kv_elems_per_layer, "kv_shards": 1.0 if m.kv_shards_with_tp else 0.0,
+            "mla": 1.0 if m.attention == "mla" else 0.0,
             "head_dim": m.head_dim, "n_global": m.n_global_layers, "n_window": m.n_window_layers,
             "window": m.window, "attn_dec": m.attn_flops_decode, "attn_pre": m.attn_flops_prefill,
             "ffn_local": ffn_local,
@@ -178,7 +180,8 @@ def weight_bytes(c: Cases) -> np.ndarray:
 def kv_bytes_per_position(c: Cases) -> np.ndarray:
     """KV bytes per GPU for one token position in all layers of one pipeline stage."""
     per_layer = c.kv_elems * c.b_kv
-    split = np.where(c.kv_shards > 0, np.minimum(c.tp, np.maximum(c.n_kv_heads, 1)), 1.0)
+    heads = np.where(c.mla > 0, c.tp, np.maximum(c.n_kv_heads, 1))
+    split = np.where(c.kv_shards > 0, np.minimum(c.tp, heads), 1.0)
     return per_layer * c.n_layers / split / c.pp
 
 

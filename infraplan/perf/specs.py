@@ -25,9 +25,28 @@ PRECISIONS: dict[str, dict[str, object]] = {
     "int8": {"w": 1.0, "kv": 1.0, "lm": 2.0, "peak": "int8_tops", "cls": "8"},
     # NVFP4/MXFP4: 4-bit values plus one 8-bit scale per 16 (32) elements -> 0.5625 B/weight
     "fp4": {"w": 0.5625, "kv": 1.0, "lm": 2.0, "peak": "fp4_tflops", "cls": "4"},
+    # weight-only quantisation: low-bit weights, 16-bit activations, KV cache and GEMMs
+    "w8a16": {"w": 1.0, "kv": 2.0, "lm": 2.0, "peak": "bf16_tflops", "cls": "16"},
+    "w4a16": {"w": 0.5625, "kv": 2.0, "lm": 2.0, "peak": "bf16_tflops", "cls": "16"},
 }
 PRECISION_ALIASES = {"fp16": "fp16", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
-                     "nvfp4": "fp4", "mxfp4": "fp4", "w8a8": "int8"}
+                     "nvfp4": "fp4", "mxfp4": "fp4", "w8a8": "int8", "int4": "w4a16",
+                     "awq": "w4a16", "gptq": "w4a16", "fp8-wo": "w8a16", "int8-wo": "w8a16"}
+#: what a precision becomes on hardware without its tensor-core format (weight-only kernels)
+WEIGHT_ONLY = {"fp8": "w8a16", "int8": "w8a16", "fp4": "w4a16"}
+
+
+def resolve_precision(accel: AccelSpec, precision: str) -> str:
+    """The precision as the accelerator runs it: a format without tensor-core support becomes
+    weight-only (FP8 weights on an A100 run as W8A16, MXFP4 on an H100 as W4A16)."""
+    if accel.supports(precision):
+        return precision
+    fallback = WEIGHT_ONLY.get(precision)
+    if fallback and accel.supports(fallback):
+        return fallback
+    raise InfraplanError(
+        f"precision: {accel.id} cannot run {precision} (supported: {', '.join(accel.peaks)})"
+    )
 
 
 def normalise_precision(value: str | None) -> str | None:
@@ -69,7 +88,7 @@ class ModelSpec:
     embed_params: float  # one vocab x hidden matrix (input embedding; LM head is another)
     routed_params: float  # all routed-expert parameters (0 for dense models)
     kv_elems_per_layer: float  # K+V (or MLA latent) elements per token per layer
-    kv_shards_with_tp: bool  # GQA/MHA heads split over TP ranks; an MLA latent is replicated
+    kv_shards_with_tp: bool  # KV cache partitioned over the TP ranks (heads, or MLA sequences)
     n_global_layers: int  # layers that attend to the full context
     n_window_layers: int  # layers with a sliding window
     window: int
@@ -180,7 +199,10 @@ def model_spec(model_id: str, field: str | None = "model") -> ModelSpec:
     rope = int(_num(r, "qk_rope_head_dim"))
     if attention == "mla" and kv_lora > 0:
         kv_elems = float(kv_lora + rope)
-        shards = False
+        # the latent has no heads to split; engines serving MLA models at scale run attention
+        # data-parallel inside the tensor group, so each rank holds the latents of its own
+        # sequences: the cache is partitioned over the group like GQA heads (docs/perf.md)
+        shards = True
         # absorbed MLA decode: scores over the latent (+rope) and values from the latent
         attn_dec = 2.0 * n_heads * (kv_lora + rope) + 2.0 * n_heads * kv_lora
         attn_pre = 2.0 * n_heads * (head_dim + rope) + 2.0 * n_heads * head_dim
