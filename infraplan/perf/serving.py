@@ -129,10 +129,14 @@ def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray, iters: int = 40) -> 
     served = np.minimum(rate, cap_rps)
     with np.errstate(divide="ignore"):
         arrive = np.where(np.isfinite(rate), n_requests / rate, 0.0)
-    # below capacity the last request arrives at N/rate and takes its latency; at or above
-    # capacity the slots fill within B/rate and requests then leave at the capacity rate
-    duration = np.where(rate < cap_rps, arrive + st["hold"],
-                        n_requests / cap_rps + c.replicas * cap_b / np.maximum(rate, 1e-9))
+    # below capacity the run lasts until the last arrival plus the drain of the requests in
+    # flight: a full request latency at light load, about half of it near saturation (the
+    # last requests run in a shrinking, faster batch); at or above capacity the queue keeps
+    # the slots full and the run takes N / capacity
+    load = np.clip(rate / cap_rps, 0.0, 1.0)
+    drain = (1.0 - 0.5 * load) * st["hold"]
+    duration = np.where(rate < cap_rps, np.maximum(arrive + drain, n_requests / cap_rps),
+                        n_requests / cap_rps)
     rps = n_requests / duration
     return {"output_tps": rps * c.osl, "requests_per_s": rps, "ttft": st["ttft"],
             "tpot": st["tpot"], "batch": batch, "it": st,
