@@ -43,8 +43,10 @@ def perf_command(
                                            "best).")] = None,
     pp: Annotated[int | None, typer.Option("--pp", help="Pipeline-parallel degree (default: "
                                            "best).")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help="bf16, fp16, fp8, int8 "
-                                                  "or fp4 (default: fp8 where supported).")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="bf16, fp16, fp8, int8, "
+                                                  "fp4, w8a16 or w4a16 (default: fp8 where "
+                                                  "supported; formats the hardware lacks run "
+                                                  "weight-only).")] = None,
     isl: Annotated[float | None, typer.Option("--isl", help="Input tokens per request.")] = None,
     osl: Annotated[float | None, typer.Option("--osl", help="Output tokens per request.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Maximum throughput, all requests "
