@@ -20,6 +20,7 @@ from infraplan.optimize.inputs import PlanInputs
 from infraplan.optimize.model import OBJ_SCALE, SECONDS_PER_HOUR, BuiltModel
 from infraplan.optimize.solve import SolveInfo
 
+# Components always present; others (carbon, renewables, training_shortfall) when used.
 COST_COMPONENTS = ["it_capex", "facility_capex", "energy", "om", "unserved_penalty"]
 TABLES = [
     "costs_by_year",
@@ -34,6 +35,8 @@ TABLES = [
     "serving",
     "unserved",
     "site_load",
+    "training",
+    "zones",
     "explanations",
     "assumptions",
 ]
@@ -157,16 +160,17 @@ def input_tables(inp: PlanInputs) -> dict[str, pd.DataFrame]:
         ["id", "name", "country", "lat", "lon", "population", "internet_share", "utc_offset"]
     ]
     services = inp.services.reset_index()
-    capacity = inp.capacity.copy()
     demand = inp.demand[
         ["year", "hour_utc", "region", "service", "requests_per_s", "output_tokens_per_s"]
     ]
+    zones = inp.zones.reset_index()
     return {
         "sites": sites,
         "regions": regions,
         "services": services,
-        "capacity": capacity,
+        "capacity": inp.capacity.copy(),
         "demand": demand,
+        "zones": zones,
         "assumptions": pd.DataFrame(inp.assumptions, columns=["name", "value", "unit", "source"]),
     }
 
@@ -187,6 +191,45 @@ def empty_results(
     )
 
 
+def _long(
+    index_cols: dict[str, np.ndarray],
+    years: list[int],
+    hours: np.ndarray,
+    values: np.ndarray,
+    name: str,
+) -> pd.DataFrame:
+    """(n, year, block) values -> long table with the index columns, year, hour_utc."""
+    n, ny, nb = values.shape
+    out = {"year": np.tile(np.repeat(years, nb), n), "hour_utc": np.tile(hours, n * ny)}
+    for col, arr in index_cols.items():
+        out[col] = np.repeat(np.asarray(arr), ny * nb)
+    out[name] = values.ravel()
+    return pd.DataFrame(out)
+
+
+def member_shares(inp: PlanInputs) -> np.ndarray:
+    """(load, year, block) share of each member load in its zone's demand (for disaggregation).
+
+    Interactive zones split by hour; batch zones (which may move load within the day) by day.
+    """
+    loads = inp.loads
+    ld = inp.load_demand
+    zone = loads["zone"].to_numpy()
+    batch = loads["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
+    tot = np.zeros((len(inp.zones), *ld.shape[1:]))
+    np.add.at(tot, zone, ld)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hourly = np.where(tot[zone] > 0, ld / tot[zone], 0.0)
+        day_l = ld.sum(axis=2, keepdims=True)
+        day_z = tot.sum(axis=2, keepdims=True)[zone]
+        daily = np.broadcast_to(np.where(day_z > 0, day_l / day_z, 0.0), ld.shape)
+    # a zone with a single member gets share 1 everywhere (keeps batch flows at any hour)
+    single = (np.bincount(zone, minlength=len(inp.zones)) == 1)[zone]
+    share = np.where(batch[:, None, None], daily, hourly)
+    share[single] = 1.0
+    return share
+
+
 def extract(
     inp: PlanInputs,
     built: BuiltModel,
@@ -197,29 +240,29 @@ def extract(
     """Read the solution into tables and metrics."""
     years = inp.years
     hours = inp.hours
-    ny, nh = len(years), len(hours)
+    ny = len(years)
     m = built.model
     tables = input_tables(inp)
+    scn = inp.scenario
 
     # --- costs ------------------------------------------------------------------------------
-    by_year = {
-        name: _sol(getattr(built.costs, name), "year") * OBJ_SCALE for name in COST_COMPONENTS
-    }  # each (year,)
+    by_year = {name: _sol(expr, "year") * OBJ_SCALE for name, expr in built.costs.items()}
     costs_usd = {k: float(v.sum()) for k, v in by_year.items()}
     objective = float(m.objective.value) * OBJ_SCALE
     cby = pd.DataFrame({"year": years, **{f"{k}_usd": v for k, v in by_year.items()}})
-    cby["total_usd"] = cby[[f"{k}_usd" for k in COST_COMPONENTS]].sum(axis=1)
-    base = inp.scenario.horizon.base_year or inp.scenario.horizon.start_year
-    dfac = discount_factors(years, base, inp.scenario.horizon.discount_rate)
+    cby["total_usd"] = cby[[f"{k}_usd" for k in by_year]].sum(axis=1)
+    base = scn.horizon.base_year or scn.horizon.start_year
+    dfac = discount_factors(years, base, scn.horizon.discount_rate)
     cby["total_undiscounted_usd"] = cby["total_usd"] / dfac
     tables["costs_by_year"] = cby
 
     # --- build and installed -------------------------------------------------------------------
     fleet = inp.fleet
-    build = _sol(m.variables["build"], "fleet", "vintage")  # (fleet, vintage)
-    installed = _sol(built.installed, "fleet", "year")  # (fleet, year)
+    build = _sol(m.variables["build"], "fleet", "vintage")
+    installed = _sol(built.installed, "fleet", "year")
     price = inp.server_price_usd.loc[fleet["accelerator"], years].to_numpy()
     aps = fleet["accels_per_server"].to_numpy()[:, None]
+    net = 1 - scn.economics.network_capex_fraction
     b = pd.DataFrame(
         {
             "site": np.repeat(fleet["site"].to_numpy(), ny),
@@ -227,9 +270,7 @@ def extract(
             "year": np.tile(years, len(fleet)),
             "servers": build.ravel(),
             "accelerators": (build * aps).ravel(),
-            "capex_usd": (
-                build * price / (1 - inp.scenario.economics.network_capex_fraction)
-            ).ravel(),
+            "capex_usd": (build * price / net).ravel(),
         }
     )
     tables["build"] = b[b["servers"] > 1e-6].reset_index(drop=True)
@@ -246,105 +287,130 @@ def extract(
     )
     tables["installed"] = inst[inst["servers"] > 1e-6].reset_index(drop=True)
 
-    # --- dispatch and unserved -----------------------------------------------------------------
-    flow = _sol(m.variables["flow"], "arc", "year", "hour")  # (arc, year, hour)
-    arcs = inp.arcs
-    disp = pd.DataFrame(
+    # --- dispatch and unserved, back from zones to regions and services ------------------------
+    loads, arcs = inp.loads, inp.arcs
+    flow = _sol(m.variables["flow"], "arc", "year", "block")  # (arc, year, block)
+    uns_z = _sol(m.variables["unserved"], "zone", "year", "block")
+    share = member_shares(inp)
+    # each arc of a zone -> one row per member load of that zone
+    members = loads.reset_index().rename(columns={"index": "load"})[["load", "zone"]]
+    am = arcs.reset_index().rename(columns={"index": "arc"}).merge(members, on="zone")
+    disp_vals = flow[am["arc"].to_numpy()] * share[am["load"].to_numpy()]
+    disp = _long(
         {
-            "year": np.tile(np.repeat(years, nh), len(arcs)),
-            "hour_utc": np.tile(hours, len(arcs) * ny),
-            "region": np.repeat(arcs["region"].to_numpy(), ny * nh),
-            "service": np.repeat(arcs["service"].to_numpy(), ny * nh),
-            "site": np.repeat(arcs["site"].to_numpy(), ny * nh),
-            "requests_per_s": flow.ravel(),
-        }
+            "region": loads["region"].to_numpy()[am["load"].to_numpy()],
+            "service": loads["service"].to_numpy()[am["load"].to_numpy()],
+            "site": am["site"].to_numpy(),
+        },
+        years,
+        hours,
+        disp_vals,
+        "requests_per_s",
     )
     tables["dispatch"] = disp[disp["requests_per_s"] > 1e-9].reset_index(drop=True)
-    serve = _sol(m.variables["serve"], "option", "year", "hour")
+    uns_l = uns_z[loads["zone"].to_numpy()] * share
+    un = _long(
+        {"region": loads["region"].to_numpy(), "service": loads["service"].to_numpy()},
+        years,
+        hours,
+        uns_l,
+        "requests_per_s",
+    )
+    scale = max(1.0, float(inp.zone_demand.max()) if inp.zone_demand.size else 1.0)
+    tables["unserved"] = un[un["requests_per_s"] > 1e-6 * scale].reset_index(drop=True)
+
+    serve = _sol(m.variables["serve"], "option", "year", "block")
     opts = inp.options
-    sv = pd.DataFrame(
+    sv = _long(
         {
-            "year": np.tile(np.repeat(years, nh), len(opts)),
-            "hour_utc": np.tile(hours, len(opts) * ny),
-            "service": np.repeat(opts["service"].to_numpy(), ny * nh),
-            "site": np.repeat(opts["site"].to_numpy(), ny * nh),
-            "accelerator": np.repeat(opts["accelerator"].to_numpy(), ny * nh),
-            "requests_per_s": serve.ravel(),
-        }
+            "workload": opts["workload"].to_numpy(),
+            "site": opts["site"].to_numpy(),
+            "accelerator": opts["accelerator"].to_numpy(),
+        },
+        years,
+        hours,
+        serve,
+        "requests_per_s",
     )
     sv["servers_busy"] = sv["requests_per_s"] / np.repeat(
-        opts["requests_per_s_per_server"].to_numpy(), ny * nh
+        opts["requests_per_s_per_server"].to_numpy(), ny * len(hours)
     )
     tables["serving"] = sv[sv["requests_per_s"] > 1e-9].reset_index(drop=True)
-    uns = _sol(m.variables["unserved"], "load", "year", "hour")  # (load, year, hour)
-    loads = inp.loads
-    un = pd.DataFrame(
-        {
-            "year": np.tile(np.repeat(years, nh), len(loads)),
-            "hour_utc": np.tile(hours, len(loads) * ny),
-            "region": np.repeat(loads["region"].to_numpy(), ny * nh),
-            "service": np.repeat(loads["service"].to_numpy(), ny * nh),
-            "requests_per_s": uns.ravel(),
-        }
-    )
-    tables["unserved"] = un[
-        un["requests_per_s"] > 1e-6 * max(1.0, inp.demand_rps.max())
-    ].reset_index(drop=True)
 
-    # --- site load ------------------------------------------------------------------------------
-    it_mw = _sol(built.it_power_mw, "site", "year", "hour")  # (site, year, hour)
+    # --- training ---------------------------------------------------------------------------------
+    if "train" in m.variables:
+        tr = inp.trainings
+        tv = _sol(m.variables["train"], "training", "year")
+        trt = pd.DataFrame(
+            {
+                "campaign": np.repeat(tr["campaign"].to_numpy(), ny),
+                "site": np.repeat(tr["site"].to_numpy(), ny),
+                "accelerator": np.repeat(tr["accelerator"].to_numpy(), ny),
+                "year": np.tile(years, len(tr)),
+                "servers": tv.ravel(),
+                "accelerator_hours": (
+                    tv
+                    * tr["accelerator"]
+                    .map(inp.accelerators["accels_per_server"])
+                    .to_numpy(dtype=float)[:, None]
+                    * 8760.0
+                ).ravel(),
+                "share_of_campaign": (tv / tr["server_years"].to_numpy()[:, None]).ravel(),
+            }
+        )
+        tables["training"] = trt[trt["servers"] > 1e-9].reset_index(drop=True)
+        short = _sol(m.variables["train_short"], "campaign")
+        camp = inp.campaigns.copy()
+        camp["shortfall_share"] = short
+        tables["campaigns"] = camp
+
+    # --- site load -------------------------------------------------------------------------
+    it_mw = _sol(built.it_power_mw, "site", "year", "block")
     pue = inp.sites["pue"].to_numpy()[:, None, None]
     fac_mw = it_mw * pue
     site_cap = np.zeros((len(inp.sites), ny))
     site_idx = inp.sites.index.get_indexer(fleet["site"])
     np.add.at(site_cap, site_idx, installed * peak_w / 1e6)
-    sl = pd.DataFrame(
-        {
-            "year": np.tile(np.repeat(years, nh), len(inp.sites)),
-            "hour_utc": np.tile(hours, len(inp.sites) * ny),
-            "site": np.repeat(inp.sites.index.to_numpy(), ny * nh),
-            "it_power_mw": it_mw.ravel(),
-            "facility_power_mw": fac_mw.ravel(),
-            "it_capacity_mw": np.repeat(site_cap.ravel(), nh),
-        }
-    )
+    sl = _long({"site": inp.sites.index.to_numpy()}, years, hours, it_mw, "it_power_mw")
+    sl["facility_power_mw"] = fac_mw.ravel()
+    sl["it_capacity_mw"] = np.repeat(site_cap.ravel(), len(hours))
     tables["site_load"] = sl
 
-    # --- metrics --------------------------------------------------------------------------------
-    w = inp.hour_weight  # hours per representative hour
-    svc_tokens = inp.services["input_tokens"] + inp.services["output_tokens"]
-    load_tokens = loads["service"].map(svc_tokens).to_numpy()
-    load_out = loads["service"].map(inp.services["output_tokens"]).to_numpy()
-    demand = inp.demand_rps
-    served = np.clip(demand - uns, 0, None)
-    # requests per year per load: sum_h rps x 3600 x weight
-    served_req_y = (served * w[None, None, :]).sum(axis=2) * SECONDS_PER_HOUR  # (load, year)
-    demand_req_y = (demand * w[None, None, :]).sum(axis=2) * SECONDS_PER_HOUR
-    served_tok_y = (served_req_y * load_tokens[:, None]).sum(axis=0)  # (year,)
-    served_out_y = (served_req_y * load_out[:, None]).sum(axis=0)
-    cost_wo_penalty = objective - costs_usd["unserved_penalty"]
+    # --- metrics ---------------------------------------------------------------------------
+    w = inp.hour_weight  # hours per year each block stands for
+    zw = inp.zones["workload"]
+    z_tokens = zw.map(inp.workloads["input_tokens"] + inp.workloads["output_tokens"]).to_numpy(
+        float
+    )
+    z_out = zw.map(inp.workloads["output_tokens"]).to_numpy(float)
+    zdem = inp.zone_demand
+    served = np.clip(zdem - uns_z, 0, None)
+    served_req_y = (served * w).sum(axis=2) * SECONDS_PER_HOUR  # (zone, year)
+    demand_req_y = (zdem * w).sum(axis=2) * SECONDS_PER_HOUR
+    served_tok_y = (served_req_y * z_tokens[:, None]).sum(axis=0)
+    served_out_y = (served_req_y * z_out[:, None]).sum(axis=0)
+    penalties = costs_usd.get("unserved_penalty", 0.0) + costs_usd.get("training_shortfall", 0.0)
+    cost_wo_penalty = objective - penalties
     pv_tokens = float((served_tok_y * dfac).sum())
     pv_out = float((served_out_y * dfac).sum())
-    population = float(inp.regions["population"].sum())
-    pv_pop = population * float(dfac.sum())
-    energy_mwh_y = (fac_mw * w[None, None, :]).sum(axis=(0, 2))  # (year,)
-    carbon = inp.sites["carbon_g_kwh"].to_numpy()[:, None, None]
-    emissions_t = float((fac_mw * carbon * w[None, None, :]).sum() / 1000.0)
+    pv_pop = float(inp.regions["population"].sum()) * float(dfac.sum())
+    energy_y = _sol(built.energy_mwh, "site", "year").sum(axis=0)
+    emissions_y = _sol(built.emissions_t, "year")
     metrics = {
         "cost_per_million_tokens_usd": cost_wo_penalty / (pv_tokens / 1e6) if pv_tokens else None,
         "cost_per_million_output_tokens_usd": cost_wo_penalty / (pv_out / 1e6) if pv_out else None,
         "cost_per_citizen_year_usd": cost_wo_penalty / pv_pop if pv_pop else None,
-        "energy_mwh": float(energy_mwh_y.sum()),
-        "emissions_tco2": emissions_t,
+        "energy_mwh": float(energy_y.sum()),
+        "emissions_tco2": float(emissions_y.sum()),
         "peak_it_power_mw": float(it_mw.sum(axis=0).max()) if it_mw.size else 0.0,
         "peak_facility_power_mw": float(fac_mw.sum(axis=0).max()) if fac_mw.size else 0.0,
         "served_fraction": float(served_req_y.sum() / demand_req_y.sum())
         if demand_req_y.sum()
         else 1.0,
         "served_tokens": float(served_tok_y.sum()),
-        "accelerators_installed_max": float(
-            (installed * aps).sum(axis=0).max() if installed.size else 0.0
-        ),
+        "accelerators_installed_max": float((installed * aps).sum(axis=0).max())
+        if installed.size
+        else 0.0,
         "total_cost_usd": cost_wo_penalty,
     }
     return Results(

@@ -4,12 +4,16 @@ Everything the optimiser needs is a table with a flat index (PyPSA style), units
 names. Building this object involves no solver; it is cheap and can be inspected on its own.
 
 Flat indices
-- ``loads``: (region, service) pairs with demand.
+- ``workloads``: services with identical serving figures (model, token lengths, SLO, data class,
+  kind) merged into one workload (exact); optionally services sharing model and SLO class.
+- ``zones``: (region, service) loads whose workload may go to exactly the same set of sites
+  (latency, residency and feasibility pruned) merged into one zone (exact: any flow of the zone
+  can be split back among its members in proportion to their demand).
 - ``fleet``: (site, accelerator) pairs that may be built.
-- ``options``: (service, site, accelerator) triples: a service served on an accelerator at a site.
-- ``arcs``: (region, service, site) triples: a region's service load may be sent to a site
-  (within the latency budget; only where some option exists at that site).
-- ``pairs``: (service, site) pairs linking arcs and options (flow balance).
+- ``options``: (workload, site, accelerator): a workload served on an accelerator at a site.
+- ``arcs``: (zone, site): a zone's load may be sent to a site.
+- ``pairs``: (workload, site): links arcs and options (flow balance).
+- ``trainings``: (campaign, site, accelerator) where a training campaign may run.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from infraplan.network import rtt_matrix
 from infraplan.scenario import Scenario
 
 HOURS_PER_YEAR = 8760.0
+DAYS_PER_YEAR = 365.0
+# Value of a training campaign not finished, per H100-equivalent accelerator-hour (an estimate
+# of renting the missing compute in the cloud at ~2x the 2026 market median of $2.95/GPU-h).
+TRAINING_SHORTFALL_USD_PER_H100_HOUR = 6.0
+H100_BF16_TFLOPS = 989.4
 
 
 @dataclass
@@ -35,25 +44,51 @@ class PlanInputs:
 
     scenario: Scenario
     years: list[int]
-    hours: np.ndarray
-    hour_weight: np.ndarray  # hours of the year each representative hour stands for
+    blocks: pd.DataFrame  # block -> first hour, hours, weight_h (hours per year it stands for)
     regions: pd.DataFrame
     services: pd.DataFrame
+    workloads: pd.DataFrame
     sites: pd.DataFrame
     power_cap_mw: pd.DataFrame  # site x year
+    price_mult: np.ndarray  # (site, block) power-price multiplier
     accelerators: pd.DataFrame
     server_price_usd: pd.DataFrame  # accelerator x year (price of a server online that year)
     capacity: pd.DataFrame  # (service, accelerator) rows from the performance model
     rtt_ms: pd.DataFrame  # region x site
-    demand: pd.DataFrame  # long table from infraplan.demand
-    loads: pd.DataFrame
+    demand: pd.DataFrame  # long table (region, service, year, hour_utc) from infraplan.demand
+    loads: pd.DataFrame  # (region, service) with zone and allowed sites
+    zones: pd.DataFrame
     fleet: pd.DataFrame
     options: pd.DataFrame
     arcs: pd.DataFrame
     pairs: pd.DataFrame
-    demand_rps: np.ndarray  # (load, year, hour) requests/s
+    zone_demand: np.ndarray  # (zone, year, block) requests/s
+    load_demand: np.ndarray  # (load, year, block) requests/s
     build_allowed: np.ndarray  # (fleet, year) 1 where capacity may come online that year
+    campaigns: pd.DataFrame
+    trainings: pd.DataFrame
+    chip_caps: list[dict] = field(default_factory=list)
     assumptions: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def hours(self) -> np.ndarray:
+        return self.blocks["hour_utc"].to_numpy()
+
+    @property
+    def hour_weight(self) -> np.ndarray:
+        return self.blocks["weight_h"].to_numpy()
+
+
+def _first(*values: object) -> float:
+    for v in values:
+        if v is None or v is pd.NA:
+            continue
+        if isinstance(v, float) and math.isnan(v):
+            continue
+        return float(v)  # type: ignore[arg-type]
+    msg = "no value"
+    raise ValueError(msg)
 
 
 def site_table(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -83,6 +118,8 @@ def site_table(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
             "pue": _first(s.pue, base.get("pue"), 1.3),
             "capex_usd_per_mw": _first(s.capex_usd_per_mw, base.get("capex_usd_per_mw"), 11.7e6),
             "lead_time_months": _first(s.lead_time_months, base.get("lead_time_months"), 18.0),
+            "opening_cost_usd": float(s.opening_cost_usd or 0.0),
+            "renewable_share": float(s.renewable_share or 0.0),
         }
         if s.power_mw is None:
             steps = catalog.parse_year_steps(base.get("power_mw", "") or "")
@@ -105,47 +142,87 @@ def site_table(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
     return sites, cap
 
 
-def _first(*values: object) -> float:
-    for v in values:
-        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA:
-            return float(v)  # type: ignore[arg-type]
-    msg = "no value"
-    raise ValueError(msg)
-
-
 def accelerator_table(scn: Scenario) -> pd.DataFrame:
     """Accelerators the plan may buy, with server-level power and price."""
     cat = catalog.accelerators()
     end = scn.horizon.end_year
     ids = scn.accelerators or [a for a in cat.index if int(cat.loc[a, "first_year"]) <= end]
     acc = cat.loc[ids].copy()
+    acc["peak_power_w_per_server"] = (
+        acc["tdp_w"] * acc["accels_per_server"] + acc["server_overhead_w"]
+    ).astype(float)
     return acc
+
+
+def hour_blocks(n_blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Contiguous UTC blocks; returns the block table and the block of each hour."""
+    size = 24 // n_blocks
+    block_of_hour = np.arange(24) // size
+    blocks = pd.DataFrame(
+        {
+            "hour_utc": np.arange(n_blocks) * size,
+            "hours": np.full(n_blocks, size),
+            "weight_h": np.full(n_blocks, size * DAYS_PER_YEAR),
+        }
+    )
+    blocks.index.name = "block"
+    return blocks, block_of_hour
+
+
+def workload_table(services: pd.DataFrame, mode: str) -> pd.Series:
+    """Workload id of each service (services with identical serving figures share one)."""
+    if mode == "off":
+        return pd.Series(services.index, index=services.index)
+    keys = ["model", "ttft_ms", "tpot_ms", "network_budget_ms", "data_class", "kind", "precision"]
+    if mode == "exact":
+        keys += ["input_tokens", "output_tokens"]
+    key = pd.Series(
+        ["|".join(str(v) for v in row) for row in services[keys].itertuples(index=False)],
+        index=services.index,
+    )
+    first = {k: sid for sid, k in zip(services.index[::-1], key[::-1], strict=True)}
+    return key.map(first)
 
 
 def build_inputs(scn: Scenario) -> PlanInputs:
     """Turn a scenario into the planning model's input tables."""
     years = scn.horizon.years
-    hours = np.arange(24)
-    hour_weight = np.full(24, HOURS_PER_YEAR / 24)
+    ny = len(years)
+    blocks, block_of_hour = hour_blocks(scn.solver.hour_blocks)
+    nb = len(blocks)
     regions = region_table(scn)
     services = service_table(scn)
     sites, power_cap = site_table(scn)
     accel = accelerator_table(scn)
     econ = scn.economics
+    notes: list[str] = []
 
-    # Server price by online year (optional yearly decline after the accelerator's price year).
+    # Server price by online year (optional yearly decline after the catalog price year).
     price = pd.DataFrame(index=accel.index, columns=years, dtype=float)
     for a, row in accel.iterrows():
         ref = int(row["year"]) if not pd.isna(row["year"]) else int(row["first_year"])
         age = np.maximum(0, np.asarray(years) - ref)
-        price.loc[a] = (
-            float(row["server_price_usd"]) * (1 - econ.accelerator_price_decline_per_year) ** age
-        )
+        decline = (1 - econ.accelerator_price_decline_per_year) ** age
+        price.loc[a] = float(row["server_price_usd"]) * decline
 
-    # Per-server capacity for each service x accelerator from the performance model.
+    # Workloads: merge services with the same serving figures.
+    services["workload"] = workload_table(services, scn.solver.merge_services)
+    demand = demand_table(scn)
+    wl_cols = ["model", "ttft_ms", "tpot_ms", "network_budget_ms", "data_class", "kind"]
+    workloads = services.drop_duplicates("workload").set_index("workload")[[*wl_cols, "precision"]]
+    # token lengths of a workload: demand-weighted mean of its services (exact when identical)
+    req = demand.groupby("service")["requests_per_s"].sum()
+    w = req.reindex(services.index).fillna(0) + 1e-12
+    for col in ("input_tokens", "output_tokens"):
+        num = (services[col] * w).groupby(services["workload"]).sum()
+        workloads[col] = (num / w.groupby(services["workload"]).sum()).round().astype(int)
+    workloads.index.name = "workload"
+
+    # Per-server capacity of each workload x accelerator from the performance model.
     cap_rows = []
-    for sid, s in services.iterrows():
+    for wid, s in workloads.iterrows():
         server_ttft = float(s["ttft_ms"] - s["network_budget_ms"])
+        prec = s["precision"] if isinstance(s["precision"], str) else None
         for a in accel.index:
             c = perf.server_capacity(
                 s["model"],
@@ -154,11 +231,11 @@ def build_inputs(scn: Scenario) -> PlanInputs:
                 osl=int(s["output_tokens"]),
                 ttft_ms=server_ttft,
                 tpot_ms=float(s["tpot_ms"]),
-                precision=s["precision"] if isinstance(s["precision"], str) else None,
+                precision=prec,
             )
             cap_rows.append(
                 {
-                    "service": sid,
+                    "workload": wid,
                     "model": s["model"],
                     "accelerator": a,
                     "feasible": bool(c.feasible and c.requests_per_s > 0),
@@ -173,7 +250,9 @@ def build_inputs(scn: Scenario) -> PlanInputs:
                     "config": c.config,
                 }
             )
-    capacity = pd.DataFrame(cap_rows)
+    wcap = pd.DataFrame(cap_rows)
+    svc_w = services[["workload"]].reset_index().rename(columns={"id": "service"})
+    capacity = svc_w.merge(wcap, on="workload")[["service", *wcap.columns]]
 
     rtt = pd.DataFrame(
         rtt_matrix(regions["lat"], regions["lon"], sites["lat"], sites["lon"]),
@@ -181,78 +260,122 @@ def build_inputs(scn: Scenario) -> PlanInputs:
         columns=sites.index,
     )
 
-    demand = demand_table(scn)
-    loads = demand.groupby(["region", "service"], sort=False)["requests_per_s"].sum().reset_index()
-    loads = loads[loads["requests_per_s"] > 0][["region", "service"]].reset_index(drop=True)
-
     # Fleet: (site, accelerator) pairs allowed by the scenario.
-    fleet_rows = []
     scn_sites = {s.id: s for s in scn.sites}
+    fleet_rows = []
     for k in sites.index:
         allowed = scn_sites[k].accelerators or list(accel.index)
         fleet_rows += [{"site": k, "accelerator": a} for a in allowed if a in accel.index]
-    fleet = pd.DataFrame(fleet_rows)
+    fleet_all = pd.DataFrame(fleet_rows, columns=["site", "accelerator"])
+    feas = wcap[wcap["feasible"]][["workload", "accelerator"]]
+    options = feas.merge(fleet_all, on="accelerator")[["workload", "site", "accelerator"]]
+    wl_sites = options.groupby("workload")["site"].agg(frozenset)
 
-    # Options: service x (site, accelerator) where the accelerator can serve the service.
-    feas = capacity[capacity["feasible"]][["service", "accelerator"]]
-    options = feas.merge(fleet, on="accelerator")[["service", "site", "accelerator"]]
+    # Loads: (region, service) with demand; allowed sites by feasibility, latency, residency.
+    loads = demand.groupby(["region", "service"], sort=False)["requests_per_s"].sum().reset_index()
+    loads = loads[loads["requests_per_s"] > 0][["region", "service"]].reset_index(drop=True)
+    loads["workload"] = loads["service"].map(services["workload"])
+    site_ids = list(sites.index)
+    rtt_np = rtt.to_numpy()
+    r_idx = regions.index.get_indexer(loads["region"])
+    budget = loads["workload"].map(workloads["network_budget_ms"]).to_numpy()
+    within = rtt_np[r_idx] <= budget[:, None]  # (load, site)
+    feasible = np.array(
+        [[k in wl_sites.get(wl, frozenset()) for k in site_ids] for wl in loads["workload"]],
+        dtype=bool,
+    ).reshape(len(loads), len(site_ids))
+    resid = residency_mask(scn, loads, regions, services, sites)
+    allowed = within & feasible & resid
+    loads["n_sites_latency"] = within.sum(axis=1)
+    loads["n_sites_residency"] = (within & resid).sum(axis=1)
+    loads["allowed_sites"] = [";".join(np.asarray(site_ids)[row]) for row in allowed]
 
-    # Arcs: region's service to a site within the network budget, where an option exists.
-    arcs = loads.merge(options[["service", "site"]].drop_duplicates(), on="service")
-    budget = arcs["service"].map(services["network_budget_ms"]).to_numpy()
-    arc_rtt = rtt.to_numpy()[
-        regions.index.get_indexer(arcs["region"]), sites.index.get_indexer(arcs["site"])
-    ]
-    arcs["rtt_ms"] = arc_rtt
-    arcs = arcs[arc_rtt <= budget].reset_index(drop=True)
-
-    # Keep only options reachable from some arc, and (service, site) pairs used by both.
-    pairs = arcs[["service", "site"]].drop_duplicates().reset_index(drop=True)
-    options = options.merge(pairs, on=["service", "site"]).reset_index(drop=True)
-    fleet = fleet.merge(
-        options[["site", "accelerator"]].drop_duplicates(), on=["site", "accelerator"]
+    # Zones: loads of the same workload with the same allowed sites (exact merge).
+    if scn.solver.merge_regions:
+        zkey = loads["workload"] + "#" + loads["allowed_sites"]
+    else:
+        zkey = loads["region"] + "#" + loads["service"]
+    codes, _ = pd.factorize(zkey)
+    loads["zone"] = codes
+    zones = (
+        loads.groupby("zone")
+        .agg(
+            workload=("workload", "first"),
+            allowed_sites=("allowed_sites", "first"),
+            regions=("region", lambda x: ";".join(sorted(set(x)))),
+            services=("service", lambda x: ";".join(sorted(set(x)))),
+            n_loads=("region", "size"),
+        )
+        .reset_index(drop=True)
     )
-    fleet = fleet.reset_index(drop=True)
+    zones.index.name = "zone"
 
-    # Attach flat-index positions.
-    load_key = pd.MultiIndex.from_frame(loads[["region", "service"]])
-    arcs["load"] = load_key.get_indexer(pd.MultiIndex.from_frame(arcs[["region", "service"]]))
+    # Demand arrays: (load, year, block) at the block's busiest hour, and per zone.
+    d = demand.set_index(["region", "service", "year", "hour_utc"])["requests_per_s"]
+    hourly = np.zeros((len(loads), ny, 24))
+    if len(loads):
+        idx = pd.MultiIndex.from_product([range(len(loads)), years, range(24)])
+        reg = loads["region"].to_numpy()[idx.get_level_values(0)]
+        svc = loads["service"].to_numpy()[idx.get_level_values(0)]
+        keys = pd.MultiIndex.from_arrays(
+            [reg, svc, idx.get_level_values(1), idx.get_level_values(2)]
+        )
+        hourly = d.reindex(keys).fillna(0.0).to_numpy().reshape(len(loads), ny, 24)
+    zone_hourly = np.zeros((len(zones), ny, 24))
+    np.add.at(zone_hourly, loads["zone"].to_numpy(), hourly)
+    zone_demand = _block_peak(zone_hourly, block_of_hour, nb)
+    load_demand = _block_peak(hourly, block_of_hour, nb)
+    if nb < 24:
+        notes.append(
+            f"{nb} representative blocks per day: each block carries its busiest hour "
+            "(capacity is sized for the peak; energy and tokens are slightly overstated)."
+        )
+
+    # Arcs (zone, site); pairs (workload, site); keep options and fleet that are reachable.
+    arc_rows = []
+    for z, row in zones.iterrows():
+        for k in filter(None, row["allowed_sites"].split(";")):
+            arc_rows.append((z, row["workload"], k))
+    arcs = pd.DataFrame(arc_rows, columns=["zone", "workload", "site"])
+    pairs = arcs[["workload", "site"]].drop_duplicates().reset_index(drop=True)
+    options = options.merge(pairs, on=["workload", "site"]).reset_index(drop=True)
+
+    # Training campaigns: where each may run, accelerator-hours it needs.
+    campaigns, trainings = training_tables(scn, sites, fleet_all, accel)
+    used_pairs = pd.concat(
+        [options[["site", "accelerator"]], trainings[["site", "accelerator"]]]
+    ).drop_duplicates()
+    fleet = fleet_all.merge(used_pairs, on=["site", "accelerator"]).reset_index(drop=True)
+
+    # Flat-index positions.
     pair_key = pd.MultiIndex.from_frame(pairs)
-    arcs["pair"] = pair_key.get_indexer(pd.MultiIndex.from_frame(arcs[["service", "site"]]))
-    options["pair"] = pair_key.get_indexer(pd.MultiIndex.from_frame(options[["service", "site"]]))
+    arcs["pair"] = pair_key.get_indexer(pd.MultiIndex.from_frame(arcs[["workload", "site"]]))
+    arcs["rtt_ms"] = [
+        float(rtt.loc[zones.loc[z, "regions"].split(";"), k].max())
+        for z, k in zip(arcs["zone"], arcs["site"], strict=True)
+    ]
+    options["pair"] = pair_key.get_indexer(pd.MultiIndex.from_frame(options[["workload", "site"]]))
     fleet_key = pd.MultiIndex.from_frame(fleet[["site", "accelerator"]])
     options["fleet"] = fleet_key.get_indexer(
         pd.MultiIndex.from_frame(options[["site", "accelerator"]])
     )
-    cap_idx = capacity.set_index(["service", "accelerator"])
-    okey = pd.MultiIndex.from_frame(options[["service", "accelerator"]])
-    for col in (
-        "requests_per_s_per_server",
-        "power_w_per_server",
-        "idle_power_w_per_server",
-    ):
+    trainings["fleet"] = fleet_key.get_indexer(
+        pd.MultiIndex.from_frame(trainings[["site", "accelerator"]])
+    )
+    cap_idx = wcap.set_index(["workload", "accelerator"])
+    okey = pd.MultiIndex.from_frame(options[["workload", "accelerator"]])
+    for col in ("requests_per_s_per_server", "power_w_per_server", "idle_power_w_per_server"):
         options[col] = cap_idx[col].reindex(okey).to_numpy()
-    idle = capacity.groupby("accelerator")["idle_power_w_per_server"].max()
-    fleet["idle_power_w_per_server"] = fleet["accelerator"].map(idle).to_numpy()
+    idle = wcap.groupby("accelerator")["idle_power_w_per_server"].max()
+    fleet["idle_power_w_per_server"] = fleet["accelerator"].map(idle).fillna(0.0).to_numpy()
     fleet["peak_power_w_per_server"] = (
-        fleet["accelerator"]
-        .map(accel["tdp_w"] * accel["accels_per_server"] + accel["server_overhead_w"])
-        .astype(float)
-        .to_numpy()
+        fleet["accelerator"].map(accel["peak_power_w_per_server"]).to_numpy()
     )
     fleet["accels_per_server"] = fleet["accelerator"].map(accel["accels_per_server"]).astype(float)
-
-    # Demand array (load, year, hour).
-    d = demand.set_index(["region", "service", "year", "hour_utc"])["requests_per_s"]
-    idx = pd.MultiIndex.from_product(
-        [range(len(loads)), years, hours], names=["load", "year", "hour"]
+    fleet["tpp_per_server"] = (
+        fleet["accelerator"].map(accel["tpp"] * accel["accels_per_server"]).astype(float)
     )
-    reg = loads["region"].to_numpy()[idx.get_level_values("load")]
-    svc = loads["service"].to_numpy()[idx.get_level_values("load")]
-    keys = pd.MultiIndex.from_arrays(
-        [reg, svc, idx.get_level_values("year"), idx.get_level_values("hour")]
-    )
-    demand_rps = d.reindex(keys).fillna(0.0).to_numpy().reshape(len(loads), len(years), 24)
+    fleet["country"] = fleet["site"].map(sites["country"])
 
     # Capacity may come online once the site's lead time after the decision year has passed.
     decision = scn.horizon.decision_year or (scn.horizon.start_year - 1)
@@ -262,26 +385,182 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     build_allowed = ((ys >= first_online.to_numpy()[:, None]) & (ys >= avail[:, None])).astype(
         float
     )
+    fleet["first_online_year"] = np.maximum(first_online.to_numpy(), avail).astype(int)
+
+    # Hourly power-price multipliers (site local time -> UTC), averaged per block.
+    mult = np.ones((len(sites), nb))
+    for i, s in enumerate(scn.sites):
+        if s.price_profile is not None:
+            from infraplan.demand import to_utc
+
+            m24 = to_utc(np.asarray(s.price_profile, dtype=float), sites["utc_offset"].iloc[i])
+            mult[i] = np.bincount(block_of_hour, weights=m24, minlength=nb) / blocks["hours"]
 
     return PlanInputs(
         scenario=scn,
         years=years,
-        hours=hours,
-        hour_weight=hour_weight,
+        blocks=blocks,
         regions=regions,
         services=services,
+        workloads=workloads,
         sites=sites,
         power_cap_mw=power_cap,
+        price_mult=mult,
         accelerators=accel,
         server_price_usd=price,
         capacity=capacity,
         rtt_ms=rtt,
         demand=demand,
         loads=loads,
+        zones=zones,
         fleet=fleet,
         options=options,
         arcs=arcs,
         pairs=pairs,
-        demand_rps=demand_rps,
+        zone_demand=zone_demand,
+        load_demand=load_demand,
         build_allowed=build_allowed,
+        campaigns=campaigns,
+        trainings=trainings,
+        chip_caps=chip_cap_rows(scn),
+        notes=notes,
     )
+
+
+def _block_peak(hourly: np.ndarray, block_of_hour: np.ndarray, nb: int) -> np.ndarray:
+    """(n, year, 24) -> (n, year, blocks): the busiest hour of each block."""
+    if nb == 24:
+        return hourly.copy()
+    out = np.zeros((*hourly.shape[:2], nb))
+    for b in range(nb):
+        out[..., b] = hourly[..., block_of_hour == b].max(axis=-1)
+    return out
+
+
+def residency_mask(
+    scn: Scenario,
+    loads: pd.DataFrame,
+    regions: pd.DataFrame,
+    services: pd.DataFrame,
+    sites: pd.DataFrame,
+) -> np.ndarray:
+    """(load, site) True where every residency rule matching the load allows the site."""
+    mask = np.ones((len(loads), len(sites)), dtype=bool)
+    if not scn.residency or not len(loads):
+        return mask
+    dclass = loads["service"].map(services["data_class"]).to_numpy()
+    home = loads["region"].map(regions["country"]).to_numpy()
+    site_country = sites["country"].to_numpy()
+    site_ids = np.asarray(sites.index)
+    for rule in scn.residency:
+        classes = [rule.data_class] if isinstance(rule.data_class, str) else rule.data_class
+        applies = np.isin(dclass, classes)
+        if rule.regions is not None:
+            applies &= loads["region"].isin(rule.regions).to_numpy()
+        if not applies.any():
+            continue
+        ok = np.zeros((len(loads), len(sites)), dtype=bool)
+        countries = rule.allowed_countries or []
+        fixed = [c for c in countries if c != "home"]
+        ok |= np.isin(site_country, fixed)[None, :]
+        if "home" in countries:
+            ok |= home[:, None] == site_country[None, :]
+        if rule.allowed_sites:
+            ok |= np.isin(site_ids, rule.allowed_sites)[None, :]
+        mask &= np.where(applies[:, None], ok, True)
+    return mask
+
+
+def training_tables(
+    scn: Scenario, sites: pd.DataFrame, fleet_all: pd.DataFrame, accel: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Campaigns (FLOPs, window) and where they may run (campaign, site, accelerator)."""
+    years = scn.horizon.years
+    camp_rows, tr_rows = [], []
+    for c in scn.training:
+        start = max(c.start_year or years[0], years[0])
+        end = min(c.deadline_year, years[-1])
+        h100_hours = c.total_flops / (H100_BF16_TFLOPS * 1e12 * c.mfu) / 3600.0
+        camp_rows.append(
+            {
+                "id": c.id,
+                "flops": c.total_flops,
+                "start_year": start,
+                "deadline_year": c.deadline_year,
+                "end_year": end,
+                "mfu": c.mfu,
+                "one_site": c.one_site,
+                "h100_equivalent_hours": h100_hours,
+                "shortfall_usd": h100_hours * TRAINING_SHORTFALL_USD_PER_H100_HOUR,
+            }
+        )
+        for _, f in fleet_all.iterrows():
+            k, a = f["site"], f["accelerator"]
+            if c.accelerators and a not in c.accelerators:
+                continue
+            if c.sites and k not in c.sites:
+                continue
+            if c.countries and sites.loc[k, "country"] not in c.countries:
+                continue
+            col = "fp8_tflops" if c.precision == "fp8" else "bf16_tflops"
+            peak = accel.loc[a, col]
+            if pd.isna(peak) or peak <= 0:
+                continue
+            hours = c.total_flops / (float(peak) * 1e12 * c.mfu) / 3600.0
+            tr_rows.append(
+                {
+                    "campaign": c.id,
+                    "site": k,
+                    "accelerator": a,
+                    "accelerator_hours": hours,
+                    "server_years": hours
+                    / (float(accel.loc[a, "accels_per_server"]) * HOURS_PER_YEAR),
+                }
+            )
+    campaigns = pd.DataFrame(
+        camp_rows,
+        columns=[
+            "id",
+            "flops",
+            "start_year",
+            "deadline_year",
+            "end_year",
+            "mfu",
+            "one_site",
+            "h100_equivalent_hours",
+            "shortfall_usd",
+        ],
+    )
+    trainings = pd.DataFrame(
+        tr_rows, columns=["campaign", "site", "accelerator", "accelerator_hours", "server_years"]
+    )
+    trainings["campaign_idx"] = (
+        campaigns.reset_index().set_index("id")["index"].reindex(trainings["campaign"]).to_numpy()
+        if len(trainings)
+        else np.zeros(0, dtype=int)
+    )
+    return campaigns, trainings
+
+
+def chip_cap_rows(scn: Scenario) -> list[dict]:
+    """Chip caps as plain rows with amounts per horizon year."""
+    rows = []
+    years = scn.horizon.years
+    for i, cap in enumerate(scn.chip_caps):
+        if isinstance(cap.amount, dict):
+            steps = {int(k): float(v) for k, v in cap.amount.items()}
+            amounts = [catalog.step_value(steps, y, before=0.0) for y in years]
+        else:
+            amounts = [float(cap.amount)] * len(years)
+        rows.append(
+            {
+                "name": cap.name or f"chip cap {i + 1}",
+                "accelerators": cap.accelerators,
+                "country": cap.country,
+                "unit": cap.unit,
+                "period": cap.period,
+                "amount": amounts,
+                "source": cap.source,
+            }
+        )
+    return rows

@@ -1,33 +1,45 @@
 """Build the linopy capacity-expansion and dispatch model (no solving here).
 
-Variables (flat indices from ``PlanInputs``)
-- ``build[fleet, year]``      servers coming online at a (site, accelerator) in a year
-- ``facility[site, year]``    MW of datacenter IT capacity coming online in a year
-- ``flow[arc, year, hour]``   requests/s of a region's service sent to a site
-- ``serve[option, year, hour]`` requests/s of a service served at a site on an accelerator
-- ``unserved[load, year, hour]`` requests/s of demand not served (priced at the value of lost
-  service)
+Variables (flat indices from ``PlanInputs``; ``block`` = representative hour block)
+- ``build[fleet, vintage]``        servers coming online at a (site, accelerator) in a year
+- ``facility[site, vintage]``      MW of datacenter IT capacity coming online in a year
+- ``open[site, vintage]``          1 if the site opens that year (only sites with an opening cost)
+- ``flow[arc, year, block]``       requests/s of a zone's load sent to a site
+- ``serve[option, year, block]``   requests/s of a workload served at a site on an accelerator
+- ``unserved[zone, year, block]``  requests/s not served (priced at the value of lost service)
+- ``train[training, year]``        servers busy all year with a training campaign
+- ``train_site[campaign, site]``   1 if a campaign runs at that site (one site per campaign)
+- ``train_short[campaign]``        share of a campaign not finished by its deadline (priced)
+- ``green[site, year]``            MWh of renewable certificates/PPAs bought
 
 Constraints (one named, vectorised block per concept)
-- ``demand-balance``   sum of flows of a load + unserved = demand
-- ``site-balance``     flows arriving at a (service, site) = what its accelerators serve
-- ``server-capacity``  sum over services of served / capacity-per-server <= installed servers
-- ``facility-capacity`` nameplate IT power of installed servers <= installed facility MW
-- ``site-power-cap``   installed facility MW x PUE <= grid power available that year
+- ``demand-balance``     per zone and hour: flows + unserved = demand (interactive)
+- ``demand-daily``       per zone and day: flows + unserved = demand (batch: may move in the day)
+- ``site-balance``       flows arriving at a (workload, site) = what its accelerators serve
+- ``server-capacity``    served / capacity-per-server + training servers <= installed servers
+- ``facility-capacity``  nameplate IT power of installed servers <= installed facility MW
+- ``site-power-cap``     installed facility MW x PUE <= grid power available that year
+- ``site-open``          no facility before the site opens; opens at most once
+- ``training-complete``  accelerator-hours delivered / needed + shortfall >= 1
+- ``training-one-site``  a campaign runs at one site
+- ``chip-cap``           accelerators (or TPP) delivered within each supply or import cap
+- ``capex-budget``       capital spent per year within the budget
+- ``carbon-cap``         emissions per year within the cap
+- ``renewable-share``    grid renewable share + certificates >= commitment x energy
 
-Objective (present value at the base year, in million USD, ``OBJ_SCALE``)
+Objective: present value at the base year in million USD (``OBJ_SCALE``) of
 - capital costs as annuities (capital recovery factor at the discount rate over the asset's
-  life) paid in each horizon year the asset is in service, so that assets bought late are not
-  charged for years after the horizon;
-- energy: facility power (IT power x PUE) x hours x price, IT power = idle power of installed
-  servers + load-proportional power of served requests;
-- O&M: a share of capex per year in service;
-- unserved demand x tokens per request x value of lost service.
+  life) paid in each horizon year the asset is in service: assets bought late are not charged
+  for years after the horizon;
+- energy: facility power (IT power x PUE) x hours x price; IT power = idle power of installed
+  servers + load-proportional power of served requests + training servers at full power;
+- O&M as a share of capex per year in service; carbon price; renewable certificates;
+- unserved demand x tokens x value of lost service; unfinished training x its value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import linopy
 import numpy as np
@@ -38,29 +50,23 @@ from infraplan.optimize.inputs import PlanInputs
 
 OBJ_SCALE = 1e6  # objective unit: million USD
 SECONDS_PER_HOUR = 3600.0
-
-
-@dataclass
-class CostTerms:
-    """Linear expressions (million USD, discounted) of each cost component, by year."""
-
-    it_capex: linopy.LinearExpression
-    facility_capex: linopy.LinearExpression
-    energy: linopy.LinearExpression
-    om: linopy.LinearExpression
-    unserved_penalty: linopy.LinearExpression
+HOURS_PER_YEAR = 8760.0
 
 
 @dataclass
 class BuiltModel:
-    """A linopy model together with the expressions used to report its results."""
+    """A linopy model with the expressions used to report its results."""
 
     model: linopy.Model
-    costs: CostTerms
+    costs: dict[str, linopy.LinearExpression]  # component -> (year,) million USD discounted
     installed: linopy.LinearExpression  # (fleet, year) servers in service
     facility_mw: linopy.LinearExpression  # (site, year) IT MW installed
-    it_power_mw: linopy.LinearExpression  # (site, year, hour)
-    coefficients: dict[str, xr.DataArray]
+    it_power_mw: linopy.LinearExpression  # (site, year, block)
+    energy_mwh: linopy.LinearExpression  # (site, year) facility energy
+    emissions_t: linopy.LinearExpression  # (year,)
+    capex_usd: linopy.LinearExpression | None  # (vintage,) undiscounted capital spending
+    cap_rows: list[dict] = field(default_factory=list)  # chip caps built (name, constraint)
+    integer_vars: list[str] = field(default_factory=list)
 
 
 def _da(values: np.ndarray, dims: list[str], coords: dict[str, object]) -> xr.DataArray:
@@ -73,6 +79,7 @@ def group_sum(
     groups: np.ndarray,
     n_groups: int,
     new_dim: str,
+    new_coords: np.ndarray | None = None,
 ) -> linopy.LinearExpression:
     """Sum ``var`` over ``dim`` within groups (``groups[i]`` = group of element i) -> ``new_dim``.
 
@@ -107,17 +114,46 @@ def group_sum(
     shape = (g_vars.shape[0], *g_vars.shape[2:-1], g_vars.shape[1] * g_vars.shape[-1])
     g_vars = np.moveaxis(g_vars, 1, -2).reshape(shape)
     g_coef = np.moveaxis(g_coef, 1, -2).reshape(shape)
-    coords = {new_dim: np.arange(n_groups)}
+    coords = {new_dim: np.arange(n_groups) if new_coords is None else new_coords}
     for d in other:
         coords[d] = data.indexes[d] if d in data.indexes else data[d].values
     ds = xr.Dataset(
         {
             "vars": ((new_dim, *other, "_term"), g_vars),
             "coeffs": ((new_dim, *other, "_term"), g_coef),
+            "const": ((new_dim, *other), np.zeros(shape[:-1])),
         },
         coords=coords,
     )
-    ds["const"] = ((new_dim, *other), np.zeros(shape[:-1]))
+    return linopy.LinearExpression(ds, expr.model)
+
+
+def gather(
+    var: linopy.Variable | linopy.LinearExpression,
+    dim: str,
+    index: np.ndarray,
+    new_dim: str,
+    new_coords: object,
+) -> linopy.LinearExpression:
+    """Expression whose element i along ``new_dim`` is element ``index[i]`` of ``var``."""
+    expr = var.to_linexpr() if isinstance(var, linopy.Variable) else var
+    data = expr.data
+    other = [d for d in data["vars"].dims if d not in (dim, "_term")]
+    idx = np.asarray(index, dtype=np.int64)
+    vars_ = data["vars"].transpose(dim, *other, "_term").values[idx]
+    coeffs = data["coeffs"].transpose(dim, *other, "_term").values[idx]
+    const = data["const"].transpose(dim, *other).values[idx]
+    coords = {new_dim: new_coords}
+    for d in other:
+        coords[d] = data.indexes[d] if d in data.indexes else data[d].values
+    ds = xr.Dataset(
+        {
+            "vars": ((new_dim, *other, "_term"), vars_),
+            "coeffs": ((new_dim, *other, "_term"), coeffs),
+            "const": ((new_dim, *other), const),
+        },
+        coords=coords,
+    )
     return linopy.LinearExpression(ds, expr.model)
 
 
@@ -128,61 +164,43 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     rate = scn.horizon.discount_rate
     base = scn.horizon.base_year or scn.horizon.start_year
     years = inp.years
+    ny = len(years)
     m = linopy.Model(force_dim_names=True)
+    sites, fleet, options, arcs = inp.sites, inp.fleet, inp.options, inp.arcs
+    n_sites = len(sites)
 
-    coords = {
-        "fleet": np.arange(len(inp.fleet)),
-        "site": np.asarray(inp.sites.index),
+    coords: dict[str, object] = {
+        "fleet": np.arange(len(fleet)),
+        "site": np.asarray(sites.index),
         "year": np.asarray(years),
         "vintage": np.asarray(years),
-        "hour": np.asarray(inp.hours),
-        "arc": np.arange(len(inp.arcs)),
-        "option": np.arange(len(inp.options)),
-        "load": np.arange(len(inp.loads)),
+        "block": np.arange(len(inp.blocks)),
+        "arc": np.arange(len(arcs)),
+        "option": np.arange(len(options)),
+        "zone": np.arange(len(inp.zones)),
         "pair": np.arange(len(inp.pairs)),
+        "training": np.arange(len(inp.trainings)),
+        "campaign": np.arange(len(inp.campaigns)),
     }
     integer = scn.solver.integer_servers
+    integer_vars: list[str] = []
 
-    # --- variables -------------------------------------------------------------------------
+    def var(name: str, dims: list[str], **kw: object) -> linopy.Variable:
+        return m.add_variables(
+            coords=[coords[d] for d in dims],
+            dims=dims,
+            name=name,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    # --- capacity variables -------------------------------------------------------------------
     # Builds are not allowed before the lead time has passed or before the accelerator ships:
     # an upper bound of 0 there (HiGHS presolve removes those columns).
     build_upper = _da(np.where(inp.build_allowed > 0, np.inf, 0.0), ["fleet", "vintage"], coords)
-    build = m.add_variables(
-        lower=0,
-        upper=build_upper,
-        coords=[coords["fleet"], coords["vintage"]],
-        dims=["fleet", "vintage"],
-        name="build",
-        integer=integer,
-    )
-    facility = m.add_variables(
-        lower=0,
-        coords=[coords["site"], coords["vintage"]],
-        dims=["site", "vintage"],
-        name="facility",
-    )
-    flow = m.add_variables(
-        lower=0,
-        coords=[coords["arc"], coords["year"], coords["hour"]],
-        dims=["arc", "year", "hour"],
-        name="flow",
-    )
-    serve = m.add_variables(
-        lower=0,
-        coords=[coords["option"], coords["year"], coords["hour"]],
-        dims=["option", "year", "hour"],
-        name="serve",
-    )
-    demand = _da(inp.demand_rps, ["load", "year", "hour"], coords)
-    unserved = m.add_variables(
-        lower=0,
-        upper=demand,
-        coords=[coords["load"], coords["year"], coords["hour"]],
-        dims=["load", "year", "hour"],
-        name="unserved",
-    )
-
-    # --- installed capacity (expressions over vintages) ---------------------------------------
+    build = var("build", ["fleet", "vintage"], lower=0, upper=build_upper, integer=integer)
+    if integer:
+        integer_vars.append("build")
+    facility = var("facility", ["site", "vintage"], lower=0)
     alive_srv = _da(
         alive_matrix(years, years, econ.server_lifetime_years), ["vintage", "year"], coords
     )
@@ -192,92 +210,250 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     installed = (build * alive_srv).sum("vintage")  # (fleet, year)
     facility_mw = (facility * alive_fac).sum("vintage")  # (site, year)
 
-    # --- constraints ---------------------------------------------------------------------------
-    arcs, options, fleet = inp.arcs, inp.options, inp.fleet
-    flows_by_load = group_sum(flow, "arc", arcs["load"].to_numpy(), len(inp.loads), "load")
-    m.add_constraints(flows_by_load + unserved == demand, name="demand-balance")
+    # --- dispatch variables -------------------------------------------------------------------
+    flow = var("flow", ["arc", "year", "block"], lower=0)
+    serve = var("serve", ["option", "year", "block"], lower=0)
+    zdem = _da(inp.zone_demand, ["zone", "year", "block"], coords)
+    batch = inp.zones["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
+    unserved = var("unserved", ["zone", "year", "block"], lower=0)
 
-    n_pairs = len(inp.pairs)
-    in_pair = group_sum(flow, "arc", arcs["pair"].to_numpy(), n_pairs, "pair")
-    out_pair = group_sum(serve, "option", options["pair"].to_numpy(), n_pairs, "pair")
+    # --- demand ------------------------------------------------------------------------------
+    to_zone = group_sum(flow, "arc", arcs["zone"].to_numpy(), len(inp.zones), "zone")
+    interactive = _da(~batch, ["zone"], coords)
+    m.add_constraints(to_zone + unserved == zdem, name="demand-balance", mask=interactive)
+    if batch.any():
+        w_day = _da(inp.blocks["hours"].to_numpy(dtype=float), ["block"], coords)
+        m.add_constraints(
+            ((to_zone + unserved) * w_day).sum("block") == (zdem * w_day).sum("block"),
+            name="demand-daily",
+            mask=_da(batch, ["zone"], coords),
+        )
+
+    in_pair = group_sum(flow, "arc", arcs["pair"].to_numpy(), len(inp.pairs), "pair")
+    out_pair = group_sum(serve, "option", options["pair"].to_numpy(), len(inp.pairs), "pair")
     m.add_constraints(in_pair - out_pair == 0, name="site-balance")
 
+    # --- training ----------------------------------------------------------------------------
+    tr = inp.trainings
+    camp = inp.campaigns
+    train_busy = None
+    if len(tr):
+        cidx = tr["campaign_idx"].to_numpy()
+        start = camp["start_year"].to_numpy()[cidx]
+        end = camp["end_year"].to_numpy()[cidx]
+        yrs = np.asarray(years)[None, :]
+        window = (yrs >= start[:, None]) & (yrs <= end[:, None])
+        upper = np.where(window, tr["server_years"].to_numpy()[:, None], 0.0)
+        train = var(
+            "train", ["training", "year"], lower=0, upper=_da(upper, ["training", "year"], coords)
+        )
+        shortfall = var("train_short", ["campaign"], lower=0, upper=1)
+        progress = group_sum(
+            train * _da(1.0 / tr["server_years"].to_numpy(), ["training"], coords),
+            "training",
+            cidx,
+            len(camp),
+            "campaign",
+        ).sum("year")
+        m.add_constraints(progress + shortfall >= 1, name="training-complete")
+        one = camp["one_site"].to_numpy()
+        if one.any():
+            site_of_tr = sites.index.get_indexer(tr["site"])
+            cs = cidx * n_sites + site_of_tr
+            uniq, inv = np.unique(cs, return_inverse=True)
+            coords["campaign_site"] = np.arange(len(uniq))
+            tsite = var("train_site", ["campaign_site"], binary=True)
+            integer_vars.append("train_site")
+            mask = _da(one[cidx], ["training"], coords)
+            big = _da(tr["server_years"].to_numpy(), ["training"], coords)
+            # train[t, y] <= server_years x train_site[campaign, site]
+            site_sel = gather(tsite, "campaign_site", inv, "training", coords["training"])
+            m.add_constraints(train - site_sel * big <= 0, name="training-site-link", mask=mask)
+            m.add_constraints(
+                group_sum(tsite, "campaign_site", uniq // n_sites, len(camp), "campaign") <= 1,
+                name="training-one-site",
+                mask=_da(one, ["campaign"], coords),
+            )
+        train_busy = group_sum(train, "training", tr["fleet"].to_numpy(), len(fleet), "fleet")
+
+    # --- capacity ----------------------------------------------------------------------------
     inv_cap = _da(1.0 / options["requests_per_s_per_server"].to_numpy(), ["option"], coords)
     used = group_sum(serve * inv_cap, "option", options["fleet"].to_numpy(), len(fleet), "fleet")
-    m.add_constraints(used - installed <= 0, name="server-capacity")
+    lhs = used - installed if train_busy is None else used + train_busy - installed
+    m.add_constraints(lhs <= 0, name="server-capacity")
 
-    site_of_fleet = inp.sites.index.get_indexer(fleet["site"])
+    site_of_fleet = sites.index.get_indexer(fleet["site"])
     peak_mw = _da(fleet["peak_power_w_per_server"].to_numpy() / 1e6, ["fleet"], coords)
-    nameplate = group_sum(installed * peak_mw, "fleet", site_of_fleet, len(inp.sites), "site")
-    nameplate = nameplate.assign_coords(site=coords["site"])
+    nameplate = group_sum(
+        installed * peak_mw,
+        "fleet",
+        site_of_fleet,
+        n_sites,
+        "site",
+        coords["site"],  # type: ignore[arg-type]
+    )
     m.add_constraints(nameplate - facility_mw <= 0, name="facility-capacity")
 
-    pue = _da(inp.sites["pue"].to_numpy(), ["site"], coords)
-    cap = xr.DataArray(
-        inp.power_cap_mw.loc[inp.sites.index, years].to_numpy(),
-        dims=["site", "year"],
-        coords={"site": coords["site"], "year": coords["year"]},
-    )
+    pue = _da(sites["pue"].to_numpy(), ["site"], coords)
+    cap = _da(inp.power_cap_mw.loc[sites.index, years].to_numpy(), ["site", "year"], coords)
     m.add_constraints(facility_mw * pue <= cap, name="site-power-cap")
 
-    # --- IT power per site and hour ------------------------------------------------------------
-    idle_mw = _da(fleet["idle_power_w_per_server"].to_numpy() / 1e6, ["fleet"], coords)
-    dyn_mw_per_rps = _da(
-        (options["power_w_per_server"] - options["idle_power_w_per_server"])
-        .clip(lower=0)
-        .to_numpy()
-        / options["requests_per_s_per_server"].to_numpy()
-        / 1e6,
-        ["option"],
-        coords,
-    )
-    site_of_option = inp.sites.index.get_indexer(options["site"])
-    idle_site = group_sum(installed * idle_mw, "fleet", site_of_fleet, len(inp.sites), "site")
-    dyn_site = group_sum(serve * dyn_mw_per_rps, "option", site_of_option, len(inp.sites), "site")
-    it_power = (dyn_site + idle_site).assign_coords(site=coords["site"])  # (site, year, hour)
+    # --- site opening (binary, only for sites with an opening cost) -----------------------------
+    opening = sites["opening_cost_usd"].to_numpy()
+    opened = None
+    if (opening > 0).any():
+        open_ = var("open", ["site", "vintage"], binary=True)
+        integer_vars.append("open")
+        has_cost = _da(opening > 0, ["site"], coords)
+        m.add_constraints(open_.sum("vintage") <= 1, name="site-open-once", mask=has_cost)
+        cum = _da(np.tril(np.ones((ny, ny))).T, ["vintage", "year"], coords)  # v <= y
+        opened = (open_ * cum).sum("vintage")  # (site, year) 1 once open
+        big_mw = _da(sites["power_cap_mw"].to_numpy() / sites["pue"].to_numpy(), ["site"], coords)
+        built_by = (facility * cum).sum("vintage")
+        m.add_constraints(built_by - opened * big_mw <= 0, name="site-open", mask=has_cost)
 
-    # --- costs (million USD, discounted) -------------------------------------------------------
+    # --- IT power, energy, emissions -------------------------------------------------------------
+    idle_mw = _da(fleet["idle_power_w_per_server"].to_numpy() / 1e6, ["fleet"], coords)
+    dyn = (options["power_w_per_server"] - options["idle_power_w_per_server"]).clip(lower=0)
+    dyn_mw_per_rps = _da(
+        dyn.to_numpy() / options["requests_per_s_per_server"].to_numpy() / 1e6, ["option"], coords
+    )
+    site_of_option = sites.index.get_indexer(options["site"])
+    site_c = coords["site"]
+    idle_site = group_sum(installed * idle_mw, "fleet", site_of_fleet, n_sites, "site", site_c)  # type: ignore[arg-type]
+    dyn_site = group_sum(serve * dyn_mw_per_rps, "option", site_of_option, n_sites, "site", site_c)  # type: ignore[arg-type]
+    it_power = dyn_site + idle_site  # (site, year, block)
+    if train_busy is not None:
+        train_mw = _da(
+            (fleet["peak_power_w_per_server"] - fleet["idle_power_w_per_server"]).to_numpy() / 1e6,
+            ["fleet"],
+            coords,
+        )
+        it_power = it_power + group_sum(
+            train_busy * train_mw,
+            "fleet",
+            site_of_fleet,
+            n_sites,
+            "site",
+            site_c,  # type: ignore[arg-type]
+        )
+    weight = _da(inp.hour_weight, ["block"], coords)
+    energy_mwh = (it_power * pue * weight).sum("block")  # (site, year)
+    carbon_t = _da(sites["carbon_g_kwh"].to_numpy() / 1000.0, ["site"], coords)
+    emissions = (energy_mwh * carbon_t).sum("site")  # (year,)
+
+    # --- costs (million USD, discounted) --------------------------------------------------------
     df = _da(discount_factors(years, base, rate), ["year"], coords)
     crf_srv = annuity_factor(rate, econ.server_lifetime_years)
     crf_fac = annuity_factor(rate, econ.facility_lifetime_years)
     net = 1.0 / (1.0 - econ.network_capex_fraction)
-    price = (
-        inp.server_price_usd.loc[fleet["accelerator"], years].to_numpy() * net
-    )  # (fleet, vintage)
+    price = inp.server_price_usd.loc[fleet["accelerator"], years].to_numpy() * net
     price_da = _da(price / OBJ_SCALE, ["fleet", "vintage"], coords)
-    # cost in year y of vintage v = price_v x crf, while alive
-    it_capex = (build * price_da * alive_srv * crf_srv).sum("vintage") * df  # (fleet, year)
+    fac_cost = _da(sites["capex_usd_per_mw"].to_numpy() / OBJ_SCALE, ["site"], coords)
+    costs: dict[str, linopy.LinearExpression] = {}
+    costs["it_capex"] = ((build * price_da * alive_srv * crf_srv).sum("vintage") * df).sum("fleet")
+    costs["facility_capex"] = ((facility * fac_cost * alive_fac * crf_fac).sum("vintage") * df).sum(
+        "site"
+    )
+    if opened is not None:
+        open_cost = _da(opening / OBJ_SCALE, ["site"], coords)
+        costs["facility_capex"] = costs["facility_capex"] + (
+            (m.variables["open"] * open_cost * alive_fac * crf_fac).sum("vintage") * df
+        ).sum("site")
+    price_mwh = _da(
+        sites["power_price_usd_mwh"].to_numpy()[:, None] * inp.price_mult / OBJ_SCALE,
+        ["site", "block"],
+        coords,
+    )
+    costs["energy"] = ((it_power * pue * weight * price_mwh).sum("block") * df).sum("site")
     it_om = (build * price_da * alive_srv * econ.it_om_fraction).sum("vintage") * df
-    fac_cost = _da(inp.sites["capex_usd_per_mw"].to_numpy() / OBJ_SCALE, ["site"], coords)
-    facility_capex = (facility * fac_cost * alive_fac * crf_fac).sum("vintage") * df
     fac_om = (facility * fac_cost * alive_fac * econ.facility_om_fraction).sum("vintage") * df
+    costs["om"] = it_om.sum("fleet") + fac_om.sum("site")
 
-    weight = _da(inp.hour_weight, ["hour"], coords)
-    power_price = _da(inp.sites["power_price_usd_mwh"].to_numpy() / OBJ_SCALE, ["site"], coords)
-    energy = it_power * pue * weight * power_price * df  # (site, year, hour)
+    energy_cfg = scn.energy
+    if energy_cfg.carbon_price_usd_per_t > 0:
+        costs["carbon"] = emissions * (energy_cfg.carbon_price_usd_per_t / OBJ_SCALE) * df
+    if energy_cfg.carbon_cap_t is not None:
+        cap_t = _year_values(energy_cfg.carbon_cap_t, years, np.inf)
+        m.add_constraints(
+            emissions <= _da(cap_t, ["year"], coords),
+            name="carbon-cap",
+            mask=_da(np.isfinite(cap_t), ["year"], coords),
+        )
+    if energy_cfg.renewable_share_min is not None:
+        target = _year_values(energy_cfg.renewable_share_min, years, 0.0)
+        green = var("green", ["site", "year"], lower=0)
+        grey_share = _da(1.0 - sites["renewable_share"].to_numpy(), ["site"], coords)
+        m.add_constraints(green - energy_mwh * grey_share <= 0, name="renewable-available")
+        ren = _da(sites["renewable_share"].to_numpy(), ["site"], coords)
+        tgt = _da(target, ["year"], coords)
+        m.add_constraints(
+            (energy_mwh * ren + green).sum("site") - energy_mwh.sum("site") * tgt >= 0,
+            name="renewable-share",
+        )
+        costs["renewables"] = (green * (energy_cfg.renewable_premium_usd_mwh / OBJ_SCALE) * df).sum(
+            "site"
+        )
 
     tokens = (
-        inp.loads["service"].map(inp.services["input_tokens"] + inp.services["output_tokens"])
-    ).to_numpy()
+        inp.zones["workload"]
+        .map(inp.workloads["input_tokens"] + inp.workloads["output_tokens"])
+        .to_numpy(dtype=float)
+    )
     penalty = _da(
-        tokens * econ.unserved_usd_per_mtok / 1e6 * SECONDS_PER_HOUR / OBJ_SCALE, ["load"], coords
+        tokens * econ.unserved_usd_per_mtok / 1e6 * SECONDS_PER_HOUR / OBJ_SCALE, ["zone"], coords
     )
-    unserved_cost = unserved * penalty * weight * df
+    costs["unserved_penalty"] = ((unserved * penalty * weight).sum("block") * df).sum("zone")
+    if len(camp):
+        short_cost = _da(camp["shortfall_usd"].to_numpy() / OBJ_SCALE, ["campaign"], coords)
+        dl = np.clip(camp["end_year"].to_numpy(), years[0], years[-1])
+        dl_df = _da(discount_factors(dl, base, rate), ["campaign"], coords)
+        # charged in the deadline year (a (year,) expression for reporting)
+        at_deadline = _da(
+            (np.asarray(years)[None, :] == dl[:, None]).astype(float), ["campaign", "year"], coords
+        )
+        costs["training_shortfall"] = (
+            m.variables["train_short"] * short_cost * dl_df * at_deadline
+        ).sum("campaign")
 
-    costs = CostTerms(
-        it_capex=it_capex.sum("fleet"),
-        facility_capex=facility_capex.sum("site"),
-        energy=energy.sum(["site", "hour"]),
-        om=it_om.sum("fleet") + fac_om.sum("site"),
-        unserved_penalty=unserved_cost.sum(["load", "hour"]),
-    )
-    total = (
-        costs.it_capex.sum()
-        + costs.facility_capex.sum()
-        + costs.energy.sum()
-        + costs.om.sum()
-        + costs.unserved_penalty.sum()
-    )
+    # --- capital spending: chip caps and budget --------------------------------------------------
+    cap_rows = []
+    for cap_row in inp.chip_caps:
+        sel = np.ones(len(fleet), dtype=bool)
+        if cap_row["accelerators"]:
+            sel &= fleet["accelerator"].isin(cap_row["accelerators"]).to_numpy()
+        if cap_row["country"]:
+            sel &= (fleet["country"] == cap_row["country"]).to_numpy()
+        if not sel.any():
+            continue
+        unit = fleet["tpp_per_server"] if cap_row["unit"] == "tpp" else fleet["accels_per_server"]
+        amount = np.asarray(cap_row["amount"], dtype=float)
+        # rows are scaled by the cap (TPP caps are ~1e8) so that coefficients stay near 1;
+        # the dual is rescaled when reported
+        scale = max(float(np.max(amount)), 1.0)
+        per_server = _da(np.where(sel, unit.to_numpy(), 0.0) / scale, ["fleet"], coords)
+        delivered = (build * per_server).sum("fleet")  # (vintage,) in units of `scale`
+        name = f"chip-cap[{cap_row['name']}]"
+        if cap_row["period"] == "cumulative":
+            m.add_constraints(delivered.sum("vintage") <= float(amount[-1]) / scale, name=name)
+        else:
+            m.add_constraints(delivered <= _da(amount / scale, ["vintage"], coords), name=name)
+        cap_rows.append({**cap_row, "constraint": name, "scale": scale})
+
+    capex_usd = (build * price_da).sum("fleet") + (facility * fac_cost).sum("site")
+    if opened is not None:
+        capex_usd = capex_usd + (
+            m.variables["open"] * _da(opening / OBJ_SCALE, ["site"], coords)
+        ).sum("site")
+    if econ.capex_budget_usd is not None:
+        budget = _year_values(econ.capex_budget_usd, years, np.inf)
+        m.add_constraints(
+            capex_usd <= _da(budget / OBJ_SCALE, ["vintage"], coords),
+            name="capex-budget",
+            mask=_da(np.isfinite(budget), ["vintage"], coords),
+        )
+
+    total = sum(c.sum() for c in costs.values())
     m.add_objective(total)
     return BuiltModel(
         model=m,
@@ -285,5 +461,24 @@ def build_model(inp: PlanInputs) -> BuiltModel:
         installed=installed,
         facility_mw=facility_mw,
         it_power_mw=it_power,
-        coefficients={"pue": pue, "discount": df},
+        energy_mwh=energy_mwh,
+        emissions_t=emissions,
+        capex_usd=capex_usd,
+        cap_rows=cap_rows,
+        integer_vars=integer_vars,
     )
+
+
+def _year_values(value: float | dict[int, float], years: list[int], default: float) -> np.ndarray:
+    """A constant or a by-year mapping (step function) as an array over ``years``."""
+    if isinstance(value, dict):
+        steps = sorted((int(k), float(v)) for k, v in value.items())
+        out = []
+        for y in years:
+            cur = default
+            for yy, v in steps:
+                if yy <= y:
+                    cur = v
+            out.append(cur)
+        return np.asarray(out, dtype=float)
+    return np.full(len(years), float(value))

@@ -27,7 +27,9 @@ class SolveInfo:
     mip_gap: float | None
 
 
-def highs_options(settings: Solver, n_variables: int) -> tuple[dict[str, object], str]:
+def highs_options(
+    settings: Solver, n_variables: int, has_integers: bool = False
+) -> tuple[dict[str, object], str]:
     """HiGHS options for the scenario's solver settings; returns (options, method label)."""
     opts: dict[str, object] = {
         "time_limit": float(settings.time_limit_s),
@@ -35,7 +37,7 @@ def highs_options(settings: Solver, n_variables: int) -> tuple[dict[str, object]
         "log_to_console": False,
     }
     method = settings.method
-    if settings.integer_servers:
+    if has_integers:
         opts["mip_rel_gap"] = float(settings.mip_gap)
         return opts, "branch-and-bound (HiGHS MIP)"
     if method == "auto":
@@ -71,7 +73,7 @@ def quiet_stdout() -> Iterator[None]:
 def solve_model(built: BuiltModel, settings: Solver) -> SolveInfo:
     """Solve with HiGHS; never raises on infeasibility, reports it in ``status``."""
     m = built.model
-    opts, method = highs_options(settings, m.nvars)
+    opts, method = highs_options(settings, m.nvars, bool(built.integer_vars))
     t0 = time.perf_counter()
     logging.getLogger("linopy").setLevel(logging.WARNING)
     try:
@@ -92,7 +94,7 @@ def solve_model(built: BuiltModel, settings: Solver) -> SolveInfo:
     else:
         label = "error"
     gap = None
-    if settings.integer_servers:
+    if built.integer_vars:
         try:
             gap = float(m.solver_model.getInfo().mip_gap)
         except Exception:

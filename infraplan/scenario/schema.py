@@ -94,7 +94,10 @@ class Economics(Strict):
     unserved_usd_per_mtok: Annotated[float, Field(ge=0)] = 20.0
     """Value of lost service: penalty per million tokens (input + output) not served."""
     accelerator_price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    """Yearly decline of server prices after an accelerator's first year (0 = constant)."""
+    """Yearly decline of server prices after the catalog price year (0 = constant)."""
+    capex_budget_usd: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    """Optional cap on capital spending per year (servers, facilities, site openings), USD
+    undiscounted."""
 
 
 class Solver(Strict):
@@ -104,6 +107,14 @@ class Solver(Strict):
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
     method: Literal["auto", "ipm", "simplex"] = "auto"
     """HiGHS algorithm: auto picks interior point without crossover for large LPs."""
+    hour_blocks: Literal[1, 2, 3, 4, 6, 8, 12, 24] = 24
+    """Representative blocks per day (24 = every hour). Fewer blocks solve faster; each block
+    carries its busiest hour, so capacity stays sufficient (see docs/planning.md)."""
+    merge_regions: bool = True
+    """Merge regions whose load may go to exactly the same sites (exact, smaller model)."""
+    merge_services: Literal["exact", "model-slo", "off"] = "exact"
+    """Merge services with identical serving figures (exact) or sharing model and SLO class
+    (approximate: token lengths averaged), or not at all."""
 
 
 class Region(Strict):
@@ -198,11 +209,117 @@ class Site(Strict):
     lead_time_months: Annotated[float, Field(ge=0, le=120)] | None = None
     accelerators: list[str] | None = None
     """Accelerators allowed at this site (default: the scenario's list)."""
+    opening_cost_usd: NonNegFloat | None = None
+    """Fixed cost to open the site (land, grid connection, permits). Makes opening a yes/no
+    decision (binary) taken in the year the first capacity arrives."""
+    renewable_share: Share | None = None
+    """Share of the site's grid electricity that is renewable (default 0: counted as grey)."""
+    price_profile: Annotated[list[PositiveFloat], Field(min_length=24, max_length=24)] | None = None
+    """Hourly power-price multipliers in the site's local time (default flat)."""
 
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
         return None if v is None else _known("countries", v, "country")
+
+
+class ResidencyRule(Strict):
+    """Where the data of a data class from given regions may be processed."""
+
+    data_class: DataClass | list[DataClass]
+    regions: list[str] | None = None
+    """Regions the rule applies to (default: all)."""
+    allowed_countries: list[str] | None = None
+    """Host countries allowed (ISO3); ``home`` means the region's own country."""
+    allowed_sites: list[str] | None = None
+    """Sites allowed in addition to those in allowed_countries."""
+    source: str | None = None
+    """Law or agreement behind the rule."""
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _countries(cls, v: list[str] | None) -> list[str] | None:
+        for c in v or []:
+            if c != "home":
+                _known("countries", c, "country")
+        return v
+
+
+class ChipCap(Strict):
+    """Cap on accelerators bought: global supply (no country) or imports into one country."""
+
+    name: str | None = None
+    accelerators: list[str] | None = None
+    """Accelerators counted (default: all)."""
+    country: str | None = None
+    """Destination country (ISO3) for an import cap; none for a global supply cap."""
+    amount: NonNegFloat | dict[Year, NonNegFloat]
+    """Cap per year (annual) or over the horizon (cumulative); by year for a schedule."""
+    unit: Literal["accelerators", "tpp"] = "accelerators"
+    """Count accelerators, or export-control TPP (2 x MacTOPS x bits per accelerator)."""
+    period: Literal["annual", "cumulative"] = "annual"
+    source: str | None = None
+
+    @field_validator("accelerators")
+    @classmethod
+    def _accels(cls, v: list[str] | None) -> list[str] | None:
+        for a in v or []:
+            _known("accelerators", a, "accelerator")
+        return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        return None if v is None else _known("countries", v, "country")
+
+
+class TrainingCampaign(Strict):
+    """A training or fine-tuning run that competes with inference for accelerator-hours."""
+
+    id: str
+    flops: PositiveFloat | None = None
+    """Total training FLOPs; or give params_b and tokens_b (FLOPs = 6 x params x tokens)."""
+    params_b: PositiveFloat | None = None
+    tokens_b: PositiveFloat | None = None
+    deadline_year: Year
+    """Last year of training: the run must finish by the end of this year."""
+    start_year: Year | None = None
+    """First year training may run (default: horizon start)."""
+    mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
+    """Model FLOPs utilisation achieved (Epoch AI median of known runs: 0.375)."""
+    precision: Literal["bf16", "fp8"] = "bf16"
+    accelerators: list[str] | None = None
+    sites: list[str] | None = None
+    countries: list[str] | None = None
+    """Host countries allowed (sovereign training), ISO3."""
+    one_site: bool = True
+    """All accelerators of the campaign at one site (binary site choice)."""
+
+    @model_validator(mode="after")
+    def _size(self) -> TrainingCampaign:
+        if self.flops is None and (self.params_b is None or self.tokens_b is None):
+            msg = "give flops, or params_b and tokens_b"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def total_flops(self) -> float:
+        if self.flops is not None:
+            return self.flops
+        return 6.0 * self.params_b * 1e9 * self.tokens_b * 1e9  # type: ignore[operator]
+
+
+class Energy(Strict):
+    """Carbon and renewable commitments."""
+
+    carbon_price_usd_per_t: NonNegFloat = 0.0
+    """Carbon price paid on emissions (a cost component)."""
+    carbon_cap_t: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    """Cap on emissions per year (tCO2)."""
+    renewable_share_min: Share | dict[Year, Share] | None = None
+    """Minimum renewable share of facility energy per year (grid share + purchased PPAs)."""
+    renewable_premium_usd_mwh: NonNegFloat = 10.0
+    """Premium for renewable certificates / PPAs above the grid price (estimate)."""
 
 
 class Partner(Strict):
@@ -227,6 +344,12 @@ class Scenario(Strict):
     sites: Annotated[list[Site], Field(min_length=1)]
     accelerators: list[str] | None = None
     """Accelerators the plan may buy (default: every catalog accelerator available in time)."""
+    residency: list[ResidencyRule] = []
+    """Data-residency rules: where each data class may be served from."""
+    chip_caps: list[ChipCap] = []
+    """Chip supply and import (export-control) caps."""
+    training: list[TrainingCampaign] = []
+    energy: Energy = Energy()
     partners: list[Partner] = []
     policy_packs: list[str] = []
     """Rule packs to apply (carried into the results; evaluated by a later release)."""
@@ -289,5 +412,26 @@ def reference_problems(data: dict) -> list[str]:
                 problems.append(
                     f"sites[{i}].accelerators[{j}]: unknown accelerator {a!r}."
                     f"{did_you_mean(str(a), accel_ids)} Allowed: {', '.join(sorted(accel_ids))}"
+                )
+    site_ids = {str(s.get("id")) for s in items("sites")}
+    for i, rule in enumerate(items("residency")):
+        for j, r in enumerate(rule.get("regions") or []):
+            if r not in region_ids:
+                problems.append(
+                    f"residency[{i}].regions[{j}]: unknown region {r!r}."
+                    f"{did_you_mean(str(r), region_ids)} Regions defined: {sorted(region_ids)}"
+                )
+        for j, k in enumerate(rule.get("allowed_sites") or []):
+            if k not in site_ids:
+                problems.append(
+                    f"residency[{i}].allowed_sites[{j}]: {k!r} is not a site of this scenario."
+                    f"{did_you_mean(str(k), site_ids)} Sites: {sorted(site_ids)}"
+                )
+    for i, t in enumerate(items("training")):
+        for j, k in enumerate(t.get("sites") or []):
+            if k not in site_ids:
+                problems.append(
+                    f"training[{i}].sites[{j}]: {k!r} is not a site of this scenario."
+                    f"{did_you_mean(str(k), site_ids)} Sites: {sorted(site_ids)}"
                 )
     return problems
