@@ -54,6 +54,7 @@ class Results:
     metrics: dict[str, float]
     solve: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -76,6 +77,7 @@ class Results:
             "costs_usd": self.costs_usd,
             "metrics": self.metrics,
             "solve": self.solve,
+            "baseline": self.baseline,
         }
         for name in TABLES:
             df = self.tables.get(name)

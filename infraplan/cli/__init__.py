@@ -26,7 +26,7 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     """Import command modules so that they attach their commands to ``app``."""
-    from infraplan.cli import catalog_cmd, perf_cmd, plan_cmd  # noqa: F401
+    from infraplan.cli import catalog_cmd, explain_cmd, perf_cmd, plan_cmd  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,10 +58,18 @@ def plan(
         "solver": "highs",
         "method": info.method,
         "mip_gap": info.mip_gap,
+        "duals": info.duals,
+        "dual_s": info.dual_s,
     }
     if info.status not in ("optimal",) and built.model.objective.value is None:
         return empty_results(inp, info, timings, source)
     step("extracting results")
     res = extract(inp, built, info, timings, source)
+    step("explaining the plan")
+    from infraplan.baseline import naive_baseline
+    from infraplan.explain import explain
+
+    res.tables["explanations"] = explain(inp, built, res)
+    res.baseline = naive_baseline(inp)
     res.solve["extract_s"] = time.perf_counter() - t3
     return res

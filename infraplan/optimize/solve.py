@@ -25,6 +25,8 @@ class SolveInfo:
     solve_s: float
     method: str
     mip_gap: float | None
+    duals: str = "none"  # where shadow prices come from: lp, lp-fixed-integers, none
+    dual_s: float = 0.0
 
 
 def highs_options(
@@ -94,9 +96,33 @@ def solve_model(built: BuiltModel, settings: Solver) -> SolveInfo:
     else:
         label = "error"
     gap = None
+    duals = "lp" if label == "optimal" else "none"
+    dual_s = 0.0
     if built.integer_vars:
         try:
             gap = float(m.solver_model.getInfo().mip_gap)
         except Exception:
             gap = None
-    return SolveInfo(label, condition, dt, method, gap)
+        if m.objective.value is not None:
+            t1 = time.perf_counter()
+            duals = lp_duals_with_integers_fixed(built, settings)
+            dual_s = time.perf_counter() - t1
+    return SolveInfo(label, condition, dt, method, gap, duals, dual_s)
+
+
+def lp_duals_with_integers_fixed(built: BuiltModel, settings: Solver) -> str:
+    """Shadow prices of a MIP plan: fix the integer variables at their values, relax them and
+    re-solve the LP. The primal solution is unchanged; duals then price the continuous part."""
+    m = built.model
+    for name in built.integer_vars:
+        m.variables[name].fix()
+        m.variables[name].relax()
+    opts, _ = highs_options(settings, m.nvars, has_integers=False)
+    try:
+        with quiet_stdout():
+            status, condition = m.solve(
+                solver_name="highs", io_api="direct", progress=False, **opts
+            )
+    except Exception:
+        return "none"
+    return "lp-fixed-integers" if status == "ok" else "none"

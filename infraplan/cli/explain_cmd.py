@@ -1,0 +1,1 @@
+"""`infraplan explain DIR` (filled in by a later commit)."""
