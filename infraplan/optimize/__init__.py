@@ -66,10 +66,13 @@ def plan(
     step("extracting results")
     res = extract(inp, built, info, timings, source)
     step("explaining the plan")
-    from infraplan.baseline import naive_baseline
+    from infraplan.baseline import naive_baseline, saving_metrics
     from infraplan.explain import explain
 
     res.tables["explanations"] = explain(inp, built, res)
     res.baseline = naive_baseline(inp)
+    res.metrics.update(
+        saving_metrics(res.objective_usd, res.baseline, res.metrics.get("total_cost_usd"))
+    )
     res.solve["extract_s"] = time.perf_counter() - t3
     return res
