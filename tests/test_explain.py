@@ -279,11 +279,6 @@ def test_local_time_and_partial_hours(base_scenario: dict[str, Any]) -> None:
     assert "all day" not in u["text"]
 
 
-def test_nothing_to_explain(base_scenario: dict[str, Any]) -> None:
-    ex = explained(base_scenario)
-    assert (ex["kind"] != "unserved").all()
-
-
 # ------------------------------------------------------------------------------ CLI
 
 
