@@ -309,8 +309,8 @@ def build_model(inp: PlanInputs) -> BuiltModel:
         cum = _da(np.tril(np.ones((ny, ny))).T, ["vintage", "year"], coords)  # v <= y
         opened = (open_ * cum).sum("vintage")  # (site, year) 1 once open
         big_mw = _da(sites["power_cap_mw"].to_numpy() / sites["pue"].to_numpy(), ["site"], coords)
-        built_by = (facility * cum).sum("vintage")
-        m.add_constraints(built_by - opened * big_mw <= 0, name="site-open", mask=has_cost)
+        # facility in service (not all ever built: a retired facility may be rebuilt)
+        m.add_constraints(facility_mw - opened * big_mw <= 0, name="site-open", mask=has_cost)
 
     # --- IT power, energy, emissions -------------------------------------------------------------
     idle_mw = _da(fleet["idle_power_w_per_server"].to_numpy() / 1e6, ["fleet"], coords)
