@@ -532,7 +532,7 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
                 "site_country": str(sites.loc[p["site"], "country"]),
                 "site_choice": p["site_choice"],
                 "accelerator": p["accelerator"],
-                "first_year": int(p["first_year"]),
+                "first_year": max(int(p["first_year"]), int(years[0])),
                 "peak_servers": {
                     int(y): float(v) for y, v in zip(years, p["peak_servers"], strict=True)
                 },

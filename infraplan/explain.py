@@ -1084,6 +1084,26 @@ def _binding(
 # --------------------------------------------------------------------------------------------
 
 
+def headline_rows(rows: list[dict[str, Any]], n: int = 3) -> list[dict[str, Any]]:
+    """The ``n`` largest explanations (rows sorted by impact) without repeating one cause: a
+    row whose constraint family and site were already named is skipped (e.g. a lead time and
+    the demand it leaves unserved)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in rows:
+        family = str(r.get("constraint") or "").split("[")[0]
+        site = r.get("site")
+        key = (family, str(site)) if site and family else None
+        if key is not None and key in seen:
+            continue
+        if key is not None:
+            seen.add(key)
+        out.append(r)
+        if len(out) >= n:
+            break
+    return out
+
+
 def explain(inp: Any, built: Any, results: Any) -> pd.DataFrame:
     """Rows (kind, text, impact_usd, constraint, shadow_price, unit, year, site, region,
     service) sorted by impact, largest first (rows without an impact last)."""

@@ -196,3 +196,25 @@ def test_small_generated_baseline_costs_more() -> None:
     res = plan(parse_scenario(generate(6, 5, 3, 4, 3, seed=1, area="asia")))
     assert res.status == "optimal"
     assert_not_cheaper(res)
+
+
+def test_report_baseline_and_explanations(national: Any) -> None:
+    """The report compares the plan with the baseline and leads its explanations with the
+    largest distinct causes."""
+    from infraplan.report import render_html
+
+    data = json.loads(json.dumps(national.to_dict(), default=str))
+    page = render_html(data)
+    i = page.index('<section id="baseline">')
+    part = page[i : page.index("</section>", i)]
+    assert "Planned together, the plan saves" in part
+    assert "Naive baseline" in part
+    assert "Germany" in part
+    assert "nearest" in part
+    j = page.index('<section id="explanations">')
+    part = page[j : page.index("</section>", j)]
+    assert "In short" in part
+    assert "USD/server" in part
+    # no baseline (an older results.json): the section says so
+    data.pop("baseline")
+    assert "carry no naive baseline" in render_html(data)

@@ -12,9 +12,10 @@ from rich.table import Table
 
 from infraplan.cli import app, console
 from infraplan.errors import InfraplanError
+from infraplan.explain import headline_rows
 from infraplan.fmt import fmt_money, fmt_num
 
-KIND_WORDS = {"unserved": "unserved demand", "binding": "binding constraint"}
+KIND_WORDS = {"unserved": "unserved", "binding": "binding"}
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def explain_cmd(
     if len(rows) > top:
         console.print(f"({len(rows) - top} more rows: --top {len(rows)} or --json shows all)")
     console.print("\n[bold]In short[/]")
-    for r in rows[:3]:
+    for r in headline_rows(rows, 3):
         console.print(f"  - {r.get('text')}", highlight=False)
     m = res.get("metrics") or {}
     saving = _number(m.get("saving_vs_baseline_usd"))

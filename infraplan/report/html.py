@@ -28,6 +28,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from infraplan.explain import headline_rows
+from infraplan.report import baseline as bl
 from infraplan.report import data as d
 from infraplan.report import format as fmt
 from infraplan.report.figures import build_figures_with_notes, served_table
@@ -40,6 +42,7 @@ SECTIONS: dict[str, str] = {
     "map": "Map",
     "buildout": "Build-out",
     "costs": "Costs",
+    "baseline": "Naive baseline",
     "load": "Site load",
     "demand": "Demand",
     "served": "Served demand",
@@ -672,8 +675,17 @@ def costs_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
 # table sections
 
 
+def shadow_price_text(v: Any, unit: Any) -> str:
+    """``'41.2 USD/MWh'`` (a shadow price with its unit), or the exact number without one."""
+    n = d.number(v)
+    if n is None:
+        return fmt.MISSING
+    shown = fmt.human(n) if abs(n) >= 1 else fmt.exact(n)
+    return f"{shown} {unit}" if unit else shown
+
+
 def explanations_section(results: dict[str, Any]) -> str:
-    """Explanations sorted by impact (largest first)."""
+    """Explanations sorted by impact (largest first): the top ones as sentences, then all."""
     ex = records(d.table(results, "explanations"))
 
     def key(r: dict[str, Any]) -> float:
@@ -684,23 +696,84 @@ def explanations_section(results: dict[str, Any]) -> str:
     kind_words = {"unserved": "Demand not served", "binding": "Binding constraint"}
     for r in ex:
         r["kind_words"] = kind_words.get(str(r.get("kind")), r.get("kind"))
+        r["shadow_text"] = shadow_price_text(r.get("shadow_price"), r.get("unit"))
+    top = ""
+    if len(ex) > 1:
+        items = "".join(f"<li>{linkify(r.get('text'))}</li>" for r in headline_rows(ex, 3))
+        top = f'<div class="callout info"><strong>In short</strong><ol>{items}</ol></div>'
     body = table_html(
         ex,
         [
             text_col("kind_words", "What"),
             text_col("text", "Explanation"),
-            Col("impact_usd", "Impact (USD)", usd_exact),
+            Col("impact_usd", "Impact (USD, present value)", usd_exact),
+            Col("shadow_text", "Shadow price", str),
             text_col("constraint", "Constraint"),
-            Col("shadow_price", "Shadow price"),
         ],
-        empty="The results contain no explanations.",
+        empty=no_plan_or(
+            results, "Nothing limits this plan: all demand is served and no constraint binds."
+        )
+        if "explanations" in results
+        else "The results contain no explanations.",
+        collapse_after=20,
     )
     lead = (
         "Why the plan looks the way it does: demand that could not be served and the constraints "
         "that limit the plan, largest cost impact first. The shadow price is how much the total "
-        "cost would fall if the constraint were relaxed by one unit."
+        "cost would fall if the constraint were relaxed by one unit (one MWh of grid power used "
+        "all year, one accelerator, one server arriving a year earlier, ...); impacts are "
+        "present values."
     )
-    return section("explanations", lead, body)
+    return section("explanations", lead, top + body)
+
+
+def baseline_section(results: dict[str, Any]) -> str:
+    """Optimised plan against the naive baseline (each country alone at its own peak)."""
+    b = bl.baseline(results)
+    if not b:
+        msg = no_plan_or(results, "These results carry no naive baseline.")
+        return section("baseline", "", f'<p class="empty">{esc(msg)}</p>')
+    parts = [f"<p>{esc(bl.saving_sentence(results))}</p>"]
+    if b.get("violations"):
+        items = "".join(f"<li>{esc(v)}</li>" for v in b["violations"])
+        parts.append(
+            '<div class="callout warn">The naive baseline breaks limits the optimised plan '
+            f"respects, so it is not a like-for-like alternative:<ul>{items}</ul></div>"
+        )
+    parts.append(
+        table_html(
+            bl.comparison_rows(results),
+            [
+                text_col("figure", "Figure"),
+                Col("optimised", "Optimised plan", str),
+                Col("baseline", "Naive baseline", str),
+                Col("difference", "Baseline minus plan", str),
+            ],
+        )
+    )
+    parts.append(
+        "<details><summary>The baseline, country by country</summary>"
+        + table_html(
+            bl.country_rows(results),
+            [
+                text_col("country", "Country"),
+                text_col("site", "Site"),
+                text_col("accelerator", "Accelerator"),
+                Col("first_year", "First capacity", lambda v: fmt.MISSING if v is None else str(v)),
+                Col("peak_last", "Peak servers needed (last year)", fmt.human),
+                Col("servers_last", "Servers installed (last year)", fmt.human),
+                Col("accelerators_max", "Accelerators (peak)", fmt.human),
+                Col("served", "Demand served", fmt.percent),
+                Col("cost", "Cost incl. lost service (USD)", usd_exact),
+            ],
+        )
+        + "</details>"
+    )
+    lead = esc(
+        b.get("description")
+        or "What the same demand would cost if each country built alone for its own peak."
+    )
+    return section("baseline", lead, "".join(parts))
 
 
 def unserved_section(results: dict[str, Any]) -> str:
@@ -1018,6 +1091,7 @@ def render_html(results: dict[str, Any]) -> str:
             "Nothing is built in these results.",
         ),
         costs_section(results, figs, notes),
+        baseline_section(results),
         chart_section(
             "load",
             ["site_load", "utilisation"],
