@@ -150,3 +150,16 @@ def print_summary(res: dict[str, Any]) -> None:
         )
     for e in res.get("explanations", [])[:5]:
         console.print(f"  - {e['text']}")
+    if m.get("saving_vs_baseline_usd") is not None:
+        console.print(
+            f"Saving against the naive baseline (each country alone at its own peak): "
+            f"{fmt_money(m['saving_vs_baseline_usd'])} ({m['saving_vs_baseline_pct']:.1f} %) "
+            "with lost service valued"
+            + (
+                f"; {fmt_money(m['saving_vs_baseline_excl_penalties_usd'])} "
+                f"({m['saving_vs_baseline_excl_penalties_pct']:.1f} %) on the cost of serving."
+                if m.get("saving_vs_baseline_excl_penalties_usd") is not None
+                else "."
+            ),
+            highlight=False,
+        )
