@@ -163,3 +163,32 @@ def print_summary(res: dict[str, Any]) -> None:
             ),
             highlight=False,
         )
+
+
+@app.command("generate")
+def generate_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="YAML file to write.")],
+    regions: Annotated[int, typer.Option(min=1, max=500, help="Regions.")] = 20,
+    sites: Annotated[int, typer.Option(min=1, max=500, help="Candidate sites.")] = 15,
+    years: Annotated[int, typer.Option(min=1, max=30, help="Years in the horizon.")] = 5,
+    services: Annotated[int, typer.Option(min=1, max=8, help="Services (1-8).")] = 4,
+    accelerators: Annotated[int, typer.Option(min=1, max=12, help="Accelerator types.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
+    area: Annotated[str, typer.Option(help="emea, americas, asia or world.")] = "emea",
+) -> None:
+    """Write a synthetic but realistic scenario (real countries and hubs, jittered)."""
+    import yaml
+
+    from infraplan.errors import InfraplanError
+    from infraplan.generate import AREAS, generate
+
+    if area not in {*AREAS, "world"}:
+        msg = f"--area: unknown area {area!r}; allowed: {', '.join(sorted([*AREAS, 'world']))}."
+        raise InfraplanError(msg)
+    data = generate(regions, sites, years, services, accelerators, seed=seed, area=area)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
+    console.print(
+        f"Wrote {output}: {regions} regions, {sites} sites, {years} years, {services} services, "
+        f"{accelerators} accelerators (seed {seed}). Next: [bold]infraplan run {output}[/]"
+    )

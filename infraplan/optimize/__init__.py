@@ -47,7 +47,7 @@ def plan(
     built = build_model(inp)
     t2 = time.perf_counter()
     step("solving with HiGHS")
-    info = solve_model(built, scenario.solver)  # type: ignore[attr-defined]
+    info = solve_model(built, scenario.solver, inp)  # type: ignore[attr-defined]
     t3 = time.perf_counter()
     timings = {
         "inputs_s": t1 - t0,
@@ -60,6 +60,7 @@ def plan(
         "mip_gap": info.mip_gap,
         "duals": info.duals,
         "dual_s": info.dual_s,
+        "column_generation": info.pricing,
     }
     if info.status not in ("optimal",) and built.model.objective.value is None:
         return empty_results(inp, info, timings, source)

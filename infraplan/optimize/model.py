@@ -434,8 +434,15 @@ def build_model(inp: PlanInputs) -> BuiltModel:
         per_server = _da(np.where(sel, unit.to_numpy(), 0.0) / scale, ["fleet"], coords)
         delivered = (build * per_server).sum("fleet")  # (vintage,) in units of `scale`
         name = f"chip-cap[{cap_row['name']}]"
-        if cap_row["period"] == "cumulative":
+        if cap_row["period"] == "cumulative" and np.all(amount == amount[-1]):
             m.add_constraints(delivered.sum("vintage") <= float(amount[-1]) / scale, name=name)
+        elif cap_row["period"] == "cumulative":
+            # a schedule of cumulative allowances: deliveries so far within each year's amount
+            running = _da(np.tril(np.ones((ny, ny))).T, ["vintage", "year"], coords)  # v <= y
+            m.add_constraints(
+                (delivered * running).sum("vintage") <= _da(amount / scale, ["year"], coords),
+                name=name,
+            )
         else:
             m.add_constraints(delivered <= _da(amount / scale, ["vintage"], coords), name=name)
         cap_rows.append({**cap_row, "constraint": name, "scale": scale})

@@ -27,6 +27,7 @@ class SolveInfo:
     mip_gap: float | None
     duals: str = "none"  # where shadow prices come from: lp, lp-fixed-integers, none
     dual_s: float = 0.0
+    pricing: dict | None = None  # column-generation statistics when used
 
 
 def highs_options(
@@ -72,8 +73,22 @@ def quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def solve_model(built: BuiltModel, settings: Solver) -> SolveInfo:
-    """Solve with HiGHS; never raises on infeasibility, reports it in ``status``."""
+def solve_model(built: BuiltModel, settings: Solver, inp: object | None = None) -> SolveInfo:
+    """Solve with HiGHS (column generation for large LPs); reports infeasibility in ``status``."""
+    from infraplan.optimize.pricing import solve_with_pricing, use_column_generation
+
+    if inp is not None and use_column_generation(inp, built):  # type: ignore[arg-type]
+        t0 = time.perf_counter()
+        info, stats = solve_with_pricing(built, inp, lambda b: _solve_once(b, settings))  # type: ignore[arg-type]
+        info.solve_s = time.perf_counter() - t0  # type: ignore[attr-defined]
+        info.method += f" + column generation ({stats['rounds']} rounds)"  # type: ignore[attr-defined]
+        info.pricing = stats  # type: ignore[attr-defined]
+        return info  # type: ignore[return-value]
+    return _solve_once(built, settings)
+
+
+def _solve_once(built: BuiltModel, settings: Solver) -> SolveInfo:
+    """One HiGHS solve of the model as it stands."""
     m = built.model
     opts, method = highs_options(settings, m.nvars, bool(built.integer_vars))
     t0 = time.perf_counter()
@@ -120,7 +135,7 @@ def lp_duals_with_integers_fixed(built: BuiltModel, settings: Solver) -> str:
     opts, _ = highs_options(settings, m.nvars, has_integers=False)
     try:
         with quiet_stdout():
-            status, condition = m.solve(
+            status, _ = m.solve(
                 solver_name="highs", io_api="direct", progress=False, **opts
             )
     except Exception:

@@ -110,8 +110,13 @@ class Solver(Strict):
     hour_blocks: Literal[1, 2, 3, 4, 6, 8, 12, 24] = 24
     """Representative blocks per day (24 = every hour). Fewer blocks solve faster; each block
     carries its busiest hour, so capacity stays sufficient (see docs/planning.md)."""
+    column_generation: Literal["auto", "on", "off"] = "auto"
+    """Solve large LPs on a restricted set of columns and add columns until pricing proves
+    optimality (exact). auto: on for LPs above 150,000 variables."""
     merge_regions: bool = True
-    """Merge regions whose load may go to exactly the same sites (exact, smaller model)."""
+    """Merge regions whose load may go to exactly the same sites (exact with 24 hours; with
+    hour blocks a merged zone carries the busiest hour of its combined demand, which is closer
+    to the 24-hour answer than separate regions)."""
     merge_services: Literal["exact", "model-slo", "off"] = "exact"
     """Merge services with identical serving figures (exact) or sharing model and SLO class
     (approximate: token lengths averaged), or not at all."""
