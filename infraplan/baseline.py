@@ -12,8 +12,9 @@ two can be compared like with like (see docs/explain.md):
   region, is charged for what it leaves unserved).
 - Servers: the peak over the hours (representative blocks, as the optimiser sees them) of the
   country's total load in servers, year by year; capacity never shrinks; servers retire after
-  their life and are replaced. Capacity arrives no earlier than the site's lead time allows and
-  never beyond the site's grid power (demand above that is unserved).
+  their life and are replaced. Capacity arrives no earlier than the site's lead time allows,
+  never beyond the site's grid power and never beyond the chip quotas (supply and import caps,
+  used up country by country); demand above that is unserved.
 - Training campaigns: each runs on dedicated new servers at its cheapest allowed (site,
   accelerator), spread evenly over its window, or is left unfinished (priced as in the model)
   when that is cheaper or impossible.
@@ -23,8 +24,8 @@ two can be compared like with like (see docs/explain.md):
   unserved penalty and the training shortfall, all discounted to the base year.
 
 The baseline is a feasible point of the optimisation model whenever ``feasible`` is true (its
-chip, budget and carbon checks pass), so the optimised objective can never exceed its
-``total_usd`` (up to the MIP gap).
+budget and carbon checks pass; it does not adapt to those), so the optimised objective can never
+exceed its ``total_usd`` (up to the MIP gap).
 """
 
 from __future__ import annotations
@@ -57,15 +58,59 @@ def _year_values(value: Any, years: list[int], default: float) -> np.ndarray:
     return np.full(len(years), float(value))
 
 
-def _builds(target: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """New units per year so that units in service reach ``target`` (with retirement);
-    returns (builds by vintage, units in service by year)."""
+def _builds(
+    target: np.ndarray,
+    alive: np.ndarray,
+    quota: list[tuple[float, np.ndarray, bool]] | None = None,
+    integer: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New units per year so that units in service reach ``target`` (with retirement), within
+    chip quotas ``(units per server, amount left by year, cumulative)``; returns (builds by
+    vintage, units in service by year)."""
     ny = len(target)
     b = np.zeros(ny)
+    used = [0.0] * len(quota or [])
     for y in range(ny):
         in_service = float(b @ alive[:, y])
-        b[y] = max(0.0, float(target[y]) - in_service)
+        want = max(0.0, float(target[y]) - in_service)
+        for i, (per, left, cumulative) in enumerate(quota or []):
+            room = (left[-1] if cumulative else left[y]) - (used[i] if cumulative else 0.0)
+            want = min(want, max(room, 0.0) / per)
+        if integer:
+            want = math.floor(want + 1e-9)
+        b[y] = want
+        for i, (per, _left, _cum) in enumerate(quota or []):
+            used[i] += want * per
     return b, b @ alive
+
+
+def _quota(pr: Pricing, caps: list[dict], site: str, accelerator: str) -> list[tuple]:
+    """Chip caps that count (site, accelerator): (units per server, amount left, cumulative)."""
+    acc = pr.inp.accelerators
+    out = []
+    for c in caps:
+        if c["accelerators"] and accelerator not in c["accelerators"]:
+            continue
+        if c["country"] and pr.inp.sites.loc[site, "country"] != c["country"]:
+            continue
+        per = float(acc.loc[accelerator, "accels_per_server"])
+        if c["unit"] == "tpp":
+            per *= float(acc.loc[accelerator, "tpp"])
+        out.append((per, c["left"], c["period"] == "cumulative"))
+    return out
+
+
+def _consume(pr: Pricing, caps: list[dict], site: str, accelerator: str, b: np.ndarray) -> None:
+    """Take servers built ``b`` (by vintage) out of the chip quotas that count them."""
+    for c in caps:
+        q = _quota(pr, [c], site, accelerator)
+        if not q:
+            continue
+        per = q[0][0]
+        if c["period"] == "cumulative":
+            c["left"] = c["left"] - float((b * per).sum())
+        else:
+            c["left"] = c["left"] - b * per
 
 
 class Pricing:
@@ -152,6 +197,7 @@ def _country_plan(
     site: str,
     accelerator: str,
     power_left_mw: np.ndarray,
+    caps: list[dict] | None = None,
 ) -> dict[str, Any]:
     """Serve loads ``loads_idx`` at (site, accelerator) for one country; costs in PV USD."""
     inp = pr.inp
@@ -183,11 +229,14 @@ def _country_plan(
     target = np.where(years >= first, target, 0.0)
     pue = float(inp.sites.loc[site, "pue"])
     peak_mw = float(pr.peak_mw[accelerator])
-    max_servers = np.maximum(power_left_mw, 0.0) / pue / peak_mw
+    # servers stay once installed: they must fit the grid power left in every later year
+    room = np.minimum.accumulate(np.maximum(power_left_mw, 0.0)[::-1])[::-1]
+    max_servers = room / pue / peak_mw
     if pr.integer:
         target = np.ceil(target - 1e-9)
         max_servers = np.floor(max_servers + 1e-9)
-    builds, alive = _builds(np.minimum(target, max_servers), pr.alive_srv)
+    quota = _quota(pr, caps or [], site, accelerator)
+    builds, alive = _builds(np.minimum(target, max_servers), pr.alive_srv, quota, pr.integer)
 
     # dispatch: serve what the installed servers can, proportionally in each block
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -257,7 +306,9 @@ def _home_sites(pr: Pricing, country: str, region_ids: list[str]) -> tuple[list[
     return [str(sites.index[int(np.argmin(mean))])], "nearest (no candidate site in the country)"
 
 
-def _training(pr: Pricing, power_left: dict[str, np.ndarray]) -> tuple[list[dict], dict]:
+def _training(
+    pr: Pricing, power_left: dict[str, np.ndarray], caps: list[dict]
+) -> tuple[list[dict], dict]:
     """Dedicated servers for each campaign, or its shortfall when cheaper or impossible."""
     inp = pr.inp
     camp, tr = inp.campaigns, inp.trainings
@@ -285,6 +336,10 @@ def _training(pr: Pricing, power_left: dict[str, np.ndarray]) -> tuple[list[dict
             if pr.integer:
                 target = np.ceil(target - 1e-9)
             builds, alive = _builds(target, pr.alive_srv)
+            quota = _quota(pr, caps, k, a)
+            capped, _ = _builds(target, pr.alive_srv, quota, pr.integer)
+            if (capped < builds - 1e-9).any():  # the chip quota left cannot supply it
+                continue
             pue = float(inp.sites.loc[k, "pue"])
             peak_mw = float(pr.peak_mw[a])
             idle_mw = float(pr.idle_mw.get(a, 0.0))
@@ -328,6 +383,7 @@ def _training(pr: Pricing, power_left: dict[str, np.ndarray]) -> tuple[list[dict
         for key, v in best["costs"].items():
             costs[key] += v
         power_left[best["site"]] = power_left[best["site"]] - best["facility_mw"]
+        _consume(pr, caps, best["site"], best["accelerator"], best["builds"])
         k = best["site"]
         extra["builds"].append((k, best["accelerator"], best["builds"]))
         extra["facility_builds"].append((k, best["facility_builds"]))
@@ -372,6 +428,8 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
     }  # grid MW still free per site and year
     from infraplan import catalog
 
+    # chip quotas left (each country buys within them, in turn)
+    caps = [{**c, "left": np.asarray(c["amount"], dtype=float).copy()} for c in inp.chip_caps]
     country_names = catalog.countries()["country"]
     load_country = loads["region"].map(regions["country"]).to_numpy()
     countries = list(dict.fromkeys(regions.loc[loads["region"], "country"]))
@@ -385,13 +443,14 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
             for a in pr.site_accels.get(k, []):
                 if a not in inp.accelerators.index:
                     continue
-                p = _country_plan(pr, idx, k, a, power_left[k])
+                p = _country_plan(pr, idx, k, a, power_left[k], caps)
                 if best is None or _score(p, pr) < _score(best, pr) - 1e-12:
                     best = p
         if best is None:
             continue
         k = best["site"]
         power_left[k] = power_left[k] - best["facility_mw"] * float(sites.loc[k, "pue"])
+        _consume(pr, caps, k, best["accelerator"], best["builds"])
         best.update(
             {
                 "country": country,
@@ -402,7 +461,7 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
         )
         plans.append(best)
 
-    train_rows, train = _training(pr, power_left)
+    train_rows, train = _training(pr, power_left, caps)
 
     costs = dict.fromkeys(("it_capex", "facility_capex", "energy", "om", "unserved_penalty"), 0.0)
     for p in plans:

@@ -424,23 +424,31 @@ def arrival_text(
     """Why capacity cannot be at ``late`` sites in ``year``: lead time, accelerators not yet
     shipping, and grid power that is not there yet."""
     sites = ctx.inp.sites
-    parts = []
+    groups: dict[tuple[int, str], list[str]] = {}
     for k in late:
         arrive = int(first.get(k, 10_000))
         lead = float(sites.loc[k, "lead_time_months"])
         site_first = ctx.decision_year + math.ceil(lead / 12.0)
-        at = "there" if single else f"at {k}"
-        if arrive >= 10_000:
-            parts.append(f"no capacity can arrive {at} within the horizon")
-            continue
         why = (
-            f"build decisions from {ctx.decision_year}, {num(lead)}-month lead time"
+            ""
+            if arrive >= 10_000
+            else f"build decisions from {ctx.decision_year}, {num(lead)}-month lead time"
             if arrive <= site_first
             else "the accelerators that fit ship only then"
         )
+        groups.setdefault((arrive, why), []).append(k)
+    parts = []
+    for (arrive, why), ks in groups.items():
+        at = "there" if single else f"at {words_list(ks, 5)}"
+        if arrive >= 10_000:
+            parts.append(f"no capacity can arrive {at} within the horizon")
+            continue
         txt = f"capacity can arrive {at} in {arrive} at the earliest ({why})"
-        if float(cap_y[k]) <= 0:
-            txt += f", and {'it' if single else k} has no grid power in {year} either"
+        dark = [k for k in ks if float(cap_y[k]) <= 0]
+        if dark:
+            who = "it" if single else words_list(dark, 5)
+            txt += f", and {who} {'has' if len(dark) == 1 else 'have'} no grid power in {year} "
+            txt += "either"
         parts.append(txt)
     return "; ".join(parts)
 
@@ -1004,10 +1012,11 @@ def movable_servers(ctx: Context, site: str, accelerator: str, year: int) -> flo
 def lead_time_rows(ctx: Context, unserved: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Lead times that bind: reduced costs of builds forbidden before a site's first year.
 
-    Impact: the unserved penalty of that year that the lead time at this site explains, when
-    there is some; otherwise the reduced cost x the servers of that accelerator busy elsewhere
-    that year with work the site could take (a linear estimate of what earlier capacity would
-    save)."""
+    Sites with the same lead time whose early capacity would relieve the same unserved demand
+    (e.g. several hubs of one country) share one row. Impact: the unserved penalty of that
+    year that the lead time explains, when there is some; otherwise the reduced cost x the
+    servers of that accelerator busy elsewhere that year with work the site could take (a
+    linear estimate of what earlier capacity would save), summed over the sites."""
     rc = ctx.build_rc
     if rc is None:
         return []
@@ -1018,7 +1027,7 @@ def lead_time_rows(ctx: Context, unserved: list[dict[str, Any]]) -> list[dict[st
         fleet["site"].map(sites["lead_time_months"]).to_numpy(dtype=float) / 12.0
     )
     years = np.asarray(ctx.years)
-    rows = []
+    groups: dict[tuple, dict[str, Any]] = {}
     for k in sites.index:
         fmask = (fleet["site"] == k).to_numpy()
         for yi, year in enumerate(years):
@@ -1030,31 +1039,44 @@ def lead_time_rows(ctx: Context, unserved: list[dict[str, Any]]) -> list[dict[st
             best = float(vals[j])
             if best <= DUAL_EPS:
                 continue
-            f = fleet[lead_blocked].iloc[j]
-            acc = str(f["accelerator"])
+            acc = str(fleet[lead_blocked].iloc[j]["accelerator"])
             arrive = int(first_site[lead_blocked][j])
-            per_server = best * OBJ_SCALE
-            movable = movable_servers(ctx, k, acc, int(year))
             lead = float(sites.loc[k, "lead_time_months"])
-            explained = sum(
-                u["impact_usd"]
-                for u in unserved
+            relieved = tuple(
+                i
+                for i, u in enumerate(unserved)
                 if u["constraint"] == "lead-time" and u["year"] == year and k in u["sites"]
             )
-            impact = explained if explained > 0 else per_server * movable
-            rows.append(
-                _binding(
-                    f"Lead time at {k}: capacity can arrive in {arrive} at the earliest (build "
-                    f"decisions from {decision}, {num(lead)}-month lead time); one {acc} server "
-                    f"online there in {year} would save {money(per_server)} (present value)",
-                    impact,
-                    "lead-time",
-                    per_server,
-                    "USD/server",
-                    year=int(year),
-                    site=k,
-                )
+            key = (int(year), arrive, lead, relieved or k)
+            g = groups.setdefault(
+                key,
+                {"sites": [], "price": 0.0, "acc": acc, "estimate": 0.0, "relieved": relieved},
             )
+            g["sites"].append(str(k))
+            per_server = best * OBJ_SCALE
+            if per_server > g["price"]:
+                g["price"], g["acc"] = per_server, acc
+            g["estimate"] += per_server * movable_servers(ctx, k, acc, int(year))
+    rows = []
+    for (year, arrive, lead, _), g in groups.items():
+        explained = sum(unserved[i]["impact_usd"] for i in g["relieved"])
+        impact = explained if explained > 0 else g["estimate"]
+        where = words_list(g["sites"], 5)
+        there = "there" if len(g["sites"]) == 1 else "at one of them"
+        rows.append(
+            _binding(
+                f"Lead time at {where}: capacity can arrive in {arrive} at the earliest (build "
+                f"decisions from {decision}, {num(lead)}-month lead time); one {g['acc']} "
+                f"server online {there} in {year} would save {money(g['price'])} (present "
+                "value)",
+                impact,
+                "lead-time",
+                g["price"],
+                "USD/server",
+                year=int(year),
+                site=g["sites"][0],
+            )
+        )
     return rows
 
 

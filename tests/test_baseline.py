@@ -137,11 +137,24 @@ def test_borders_and_time_zones_are_not_shared(base_scenario: dict[str, Any]) ->
 
 
 @pytest.mark.usefixtures("fixed_perf")
-def test_chip_cap_breach_marks_the_baseline_infeasible(base_scenario: dict[str, Any]) -> None:
+def test_chip_quota_respected(base_scenario: dict[str, Any]) -> None:
+    """An import licence for 5 of the 10 servers: the country buys within it (the rest is
+    unserved), which is also the optimal plan."""
     base_scenario["chip_caps"] = [{"name": "licence", "country": "ARE", "amount": 40.0}]
+    res = run(base_scenario)
+    b = res.baseline
+    assert b["feasible"], b["violations"]
+    assert b["metrics"]["accelerators_installed_max"] == pytest.approx(40.0)
+    assert b["total_usd"] == pytest.approx(res.objective_usd, rel=1e-7)
+
+
+@pytest.mark.usefixtures("fixed_perf")
+def test_budget_breach_marks_the_baseline_infeasible(base_scenario: dict[str, Any]) -> None:
+    """The baseline does not adapt to a capital budget; a breach is reported, not hidden."""
+    base_scenario["economics"] = {"capex_budget_usd": 1_000_000.0}
     b = run(base_scenario).baseline
     assert not b["feasible"]
-    assert any("licence" in v for v in b["violations"])
+    assert any("capex budget" in v for v in b["violations"])
 
 
 def test_saving_metrics_without_baseline() -> None:
