@@ -200,6 +200,8 @@ class Context:
     budget_binding: np.ndarray | None = None  # (year,) bool
     budget_dual: np.ndarray | None = None
     build_rc: np.ndarray | None = None  # (fleet, vintage) reduced costs of build, million USD
+    carbon_binding: np.ndarray | None = None  # (year,) bool
+    carbon_price: np.ndarray | None = None  # (year,) USD per tCO2, that year's money
 
     @property
     def sites(self) -> pd.DataFrame:
@@ -254,6 +256,7 @@ def context(inp: Any, built: Any, results: Any) -> Context:
         ctx.build_rc = reduced_costs(built, "build", ("fleet", "vintage"))
     ctx.cap_status = chip_cap_status(ctx)
     ctx.budget_binding, ctx.budget_dual = budget_status(ctx)
+    ctx.carbon_binding, ctx.carbon_price = carbon_status(ctx)
     return ctx
 
 
@@ -327,6 +330,23 @@ def budget_status(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
     if spent is None:
         return None, None
     return spent * OBJ_SCALE >= budget * (1 - TIGHT_REL) - 1.0, None
+
+
+def carbon_status(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(year,) binding flags and shadow prices (USD/tCO2, that year's money) of the carbon
+    cap, or (None, None) without one."""
+    cap = ctx.inp.scenario.energy.carbon_cap_t
+    if cap is None or "carbon-cap" not in ctx.built.model.constraints:
+        return None, None
+    cap_t = year_values(cap, ctx.years, np.inf)
+    dual = read_dual(ctx.built, "carbon-cap") if ctx.has_duals else None
+    if dual is not None:
+        dv = np.asarray(dual.values, dtype=float)
+        return dv < -DUAL_EPS, -dv * OBJ_SCALE / ctx.dfac
+    em = solution(ctx.built.emissions_t, "year")
+    if em is None:
+        return None, None
+    return em >= cap_t * (1 - TIGHT_REL) - 1e-6, None
 
 
 def year_values(value: Any, years: list[int], default: float) -> np.ndarray:
@@ -532,9 +552,9 @@ def unserved_cause(
             None,
         )
 
-    where = f"every site allowed for {dclass} data within {num(budget)} ms"
-    if len(allowed) == 1:
-        where = f"the only site allowed for {dclass} data within {num(budget)} ms is {allowed[0]}"
+    reach = f"allowed for {dclass} data within {num(budget)} ms"
+    single = len(allowed) == 1
+    k0 = allowed[0]
     fl = _fleet_rows_for(inp, wl, allowed)
     first = fl.groupby("site")["first_online_year"].min() if len(fl) else pd.Series(dtype=int)
     cap_y = inp.power_cap_mw.loc[allowed, year]
@@ -553,13 +573,19 @@ def unserved_cause(
     )
     if not avail:
         if not_yet:
-            text = f"{where}: {late_txt}" + (f"; {nopow_txt}" if nopow_txt else "")
+            text = (
+                f"the only site {reach} is {k0}: {late_txt}"
+                if single
+                else f"no site {reach} can have capacity in {year}: {late_txt}"
+            ) + (f"; {nopow_txt}" if nopow_txt else "")
             if lead_price is not None:
                 text += f" (shadow price {money(lead_price)} per server, present value)"
             unit = "USD/server" if lead_price is not None else None
             return text, "lead-time", lead_price, unit, not_yet[0]
         return (
-            f"{where}: {nopow_txt}",
+            f"the only site {reach} is {k0}, and it has no grid power in {year}"
+            if single
+            else f"no site {reach} has grid power in {year} ({words_list(no_power)})",
             f"site-power-cap[{no_power[0]}, {year}]",
             None,
             None,
@@ -598,11 +624,11 @@ def unserved_cause(
     extra += f"; {nopow_txt}" if nopow_txt else ""
     if len(at_cap) == len(avail):
         price_txt, price = power_price_text(ctx, site_idx, yi)
-        names = f" ({words_list(at_cap)})" if len(at_cap) > 1 else ""
-        if len(allowed) == 1:
-            text = f"{where} is at its {year} power cap"
+        if single:
+            text = f"the only site {reach}, {k0}, is at its {year} power cap"
         else:
-            text = f"{where}{names} is at its {year} power cap"
+            can = f" that can have capacity in {year}" if len(avail) < len(allowed) else ""
+            text = f"every site {reach}{can} ({words_list(at_cap)}) is at its {year} power cap"
         text += f" ({price_txt})" if price_txt else ""
         return (
             text + extra,
@@ -628,14 +654,34 @@ def unserved_cause(
             if p is not None and price is None:
                 price, unit = p, unit_txt
             constraint = constraint or cs["constraint"]
-        if blocked_by:
-            reasons.append("the capital budget spent")
+        if blocked_by and ctx.budget_binding is not None:
+            spent = [str(ctx.years[i]) for i in np.flatnonzero(ctx.budget_binding[: yi + 1])]
+            reasons.append(f"the capital budget is spent in {words_list(spent)}")
             constraint = constraint or "capex-budget"
+            if price is None and ctx.budget_dual is not None:
+                b = -float(ctx.budget_dual[: yi + 1].min())
+                price, unit = (b, "USD/USD") if b > DUAL_EPS else (None, None)
+        head = (
+            f"the only site {reach}, {k0}, cannot grow"
+            if single
+            else f"the sites {reach} cannot grow"
+        )
         return (
-            f"{where} is limited: {words_list(reasons, 6)}{extra}",
+            f"{head}: {words_list(reasons, 6)}{extra}",
             constraint,
             price,
             unit,
+            None,
+        )
+    if ctx.carbon_binding is not None and ctx.carbon_binding[yi]:
+        price = ctx.carbon_price[yi] if ctx.carbon_price is not None else None
+        cap_t = year_values(inp.scenario.energy.carbon_cap_t, ctx.years, np.inf)[yi]
+        return (
+            f"the {year} carbon cap ({num(cap_t)} tCO2) is reached"
+            + (f" (shadow price {money(price)} per tCO2)" if price else ""),
+            "carbon-cap",
+            price if price else None,
+            "USD/tCO2" if price else None,
             None,
         )
     penalty = float(inp.scenario.economics.unserved_usd_per_mtok)

@@ -242,6 +242,37 @@ def test_chip_cap_shadow_price_rescaled(base_scenario: dict[str, Any], unit: str
     assert "licence" in u["text"]
 
 
+def test_carbon_cap_is_the_cause_with_its_carbon_price(base_scenario: dict[str, Any]) -> None:
+    """A cap of 200 t against ~440 t for full service: the implicit carbon price is the net
+    value of a server-year over the tonnes it emits (10 kW x PUE x 8,760 h x 0.4 t/MWh)."""
+    base_scenario["energy"] = {"carbon_cap_t": 200.0}
+    ex = explained(base_scenario)
+    net, _ = server_year_net_value()
+    per_t = net / (0.010 * 1.25 * 8760 * 0.4)
+    b = ex[(ex["kind"] == "binding") & (ex["constraint"] == "carbon-cap")].iloc[0]
+    assert b["shadow_price"] == pytest.approx(per_t, rel=1e-6)
+    assert b["unit"] == "USD/tCO2"
+    u = one(ex, "unserved")
+    assert u["constraint"] == "carbon-cap"
+    assert "carbon cap" in u["text"]
+
+
+def test_capex_budget_is_the_cause(base_scenario: dict[str, Any]) -> None:
+    """A 2 M USD budget buys ~4 of the 10 servers (with their facility): each budget dollar is
+    worth the net value of the servers it buys."""
+    base_scenario["economics"] = {"capex_budget_usd": 2_000_000.0}
+    ex = explained(base_scenario)
+    h100 = catalog.row("accelerators", "h100-sxm")
+    net, peak_mw = server_year_net_value()
+    capex_per_server = float(h100["server_price_usd"]) / (1 - 0.19) + peak_mw * 10e6
+    b = ex[(ex["kind"] == "binding") & (ex["constraint"] == "capex-budget")].iloc[0]
+    assert b["shadow_price"] == pytest.approx(net / capex_per_server, rel=1e-6)
+    assert b["unit"] == "USD/USD"
+    u = one(ex, "unserved")
+    assert u["constraint"] == "capex-budget"
+    assert "capital budget" in u["text"]
+
+
 def test_lead_time_names_the_arrival_year(base_scenario: dict[str, Any]) -> None:
     base_scenario["horizon"].update({"end_year": 2028, "decision_year": 2026})
     base_scenario["sites"][0]["lead_time_months"] = 18  # online in 2028

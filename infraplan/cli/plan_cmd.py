@@ -160,6 +160,12 @@ def print_summary(res: dict[str, Any]) -> None:
                 f"({m['saving_vs_baseline_excl_penalties_pct']:.1f} %) on the cost of serving."
                 if m.get("saving_vs_baseline_excl_penalties_usd") is not None
                 else "."
+            )
+            + (
+                ""
+                if (res.get("baseline") or {}).get("feasible", True)
+                else " (The baseline breaks the scenario's budget or carbon limits: not like for "
+                "like.)"
             ),
             highlight=False,
         )
