@@ -385,10 +385,12 @@ def extract(
         float
     )
     z_out = zw.map(inp.workloads["output_tokens"]).to_numpy(float)
-    zdem = inp.zone_demand
-    served = np.clip(zdem - uns_z, 0, None)
-    served_req_y = (served * w).sum(axis=2) * SECONDS_PER_HOUR  # (zone, year)
-    demand_req_y = (zdem * w).sum(axis=2) * SECONDS_PER_HOUR
+    zdem = inp.zone_demand * inp.zone_ratio  # mean load of each block
+    batch = zw.map(inp.workloads["kind"]).eq("batch").to_numpy()
+    uns_ratio = np.where(batch[:, None, None], 1.0, inp.zone_ratio)
+    demand_req_y = (zdem * w).sum(axis=2) * SECONDS_PER_HOUR  # (zone, year)
+    unserved_req_y = (uns_z * uns_ratio * w).sum(axis=2) * SECONDS_PER_HOUR
+    served_req_y = np.clip(demand_req_y - unserved_req_y, 0, None)
     served_tok_y = (served_req_y * z_tokens[:, None]).sum(axis=0)
     served_out_y = (served_req_y * z_out[:, None]).sum(axis=0)
     penalties = costs_usd.get("unserved_penalty", 0.0) + costs_usd.get("training_shortfall", 0.0)

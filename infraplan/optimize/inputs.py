@@ -62,8 +62,10 @@ class PlanInputs:
     options: pd.DataFrame
     arcs: pd.DataFrame
     pairs: pd.DataFrame
-    zone_demand: np.ndarray  # (zone, year, block) requests/s
-    load_demand: np.ndarray  # (load, year, block) requests/s
+    zone_demand: np.ndarray  # (zone, year, block) requests/s at the block's busiest hour
+    load_demand: np.ndarray  # (load, year, block) requests/s at the block's busiest hour
+    zone_ratio: np.ndarray  # (zone, year, block) mean / busiest-hour demand in the block
+    block_ratio: np.ndarray  # (year, block) the same over all zones (for load energy)
     build_allowed: np.ndarray  # (fleet, year) 1 where capacity may come online that year
     campaigns: pd.DataFrame
     trainings: pd.DataFrame
@@ -325,6 +327,15 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     np.add.at(zone_hourly, loads["zone"].to_numpy(), hourly)
     zone_demand = _block_peak(zone_hourly, block_of_hour, nb)
     load_demand = _block_peak(hourly, block_of_hour, nb)
+    # Blocks are sized for their busiest hour; energy, tokens and the unserved penalty are
+    # counted at the block's mean load through these ratios (all 1 with 24 hours).
+    zone_mean = np.zeros_like(zone_demand)
+    for b in range(nb):
+        zone_mean[..., b] = zone_hourly[..., block_of_hour == b].mean(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zone_ratio = np.where(zone_demand > 0, zone_mean / zone_demand, 1.0)
+        tot_peak = zone_demand.sum(axis=0)
+        block_ratio = np.where(tot_peak > 0, zone_mean.sum(axis=0) / tot_peak, 1.0)
     if nb < 24:
         notes.append(
             f"{nb} representative blocks per day: each block carries its busiest hour "
@@ -419,6 +430,8 @@ def build_inputs(scn: Scenario) -> PlanInputs:
         pairs=pairs,
         zone_demand=zone_demand,
         load_demand=load_demand,
+        zone_ratio=zone_ratio,
+        block_ratio=block_ratio,
         build_allowed=build_allowed,
         campaigns=campaigns,
         trainings=trainings,

@@ -223,8 +223,9 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     m.add_constraints(to_zone + unserved == zdem, name="demand-balance", mask=interactive)
     if batch.any():
         w_day = _da(inp.blocks["hours"].to_numpy(dtype=float), ["block"], coords)
+        mean = zdem * _da(inp.zone_ratio, ["zone", "year", "block"], coords)
         m.add_constraints(
-            ((to_zone + unserved) * w_day).sum("block") == (zdem * w_day).sum("block"),
+            ((to_zone + unserved) * w_day).sum("block") == (mean * w_day).sum("block"),
             name="demand-daily",
             mask=_da(batch, ["zone"], coords),
         )
@@ -322,14 +323,17 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     site_c = coords["site"]
     idle_site = group_sum(installed * idle_mw, "fleet", site_of_fleet, n_sites, "site", site_c)  # type: ignore[arg-type]
     dyn_site = group_sum(serve * dyn_mw_per_rps, "option", site_of_option, n_sites, "site", site_c)  # type: ignore[arg-type]
-    it_power = dyn_site + idle_site  # (site, year, block)
+    it_power = dyn_site + idle_site  # (site, year, block), at each block's busiest hour
+    # energy counts load-proportional power at the block's mean load (ratio 1 with 24 hours)
+    ratio = _da(inp.block_ratio, ["year", "block"], coords)
+    it_energy_power = dyn_site * ratio + idle_site
     if train_busy is not None:
         train_mw = _da(
             (fleet["peak_power_w_per_server"] - fleet["idle_power_w_per_server"]).to_numpy() / 1e6,
             ["fleet"],
             coords,
         )
-        it_power = it_power + group_sum(
+        train_site_mw = group_sum(
             train_busy * train_mw,
             "fleet",
             site_of_fleet,
@@ -337,8 +341,10 @@ def build_model(inp: PlanInputs) -> BuiltModel:
             "site",
             site_c,  # type: ignore[arg-type]
         )
+        it_power = it_power + train_site_mw
+        it_energy_power = it_energy_power + train_site_mw
     weight = _da(inp.hour_weight, ["block"], coords)
-    energy_mwh = (it_power * pue * weight).sum("block")  # (site, year)
+    energy_mwh = (it_energy_power * pue * weight).sum("block")  # (site, year)
     carbon_t = _da(sites["carbon_g_kwh"].to_numpy() / 1000.0, ["site"], coords)
     emissions = (energy_mwh * carbon_t).sum("site")  # (year,)
 
@@ -365,7 +371,7 @@ def build_model(inp: PlanInputs) -> BuiltModel:
         ["site", "block"],
         coords,
     )
-    costs["energy"] = ((it_power * pue * weight * price_mwh).sum("block") * df).sum("site")
+    costs["energy"] = ((it_energy_power * pue * weight * price_mwh).sum("block") * df).sum("site")
     it_om = (build * price_da * alive_srv * econ.it_om_fraction).sum("vintage") * df
     fac_om = (facility * fac_cost * alive_fac * econ.facility_om_fraction).sum("vintage") * df
     costs["om"] = it_om.sum("fleet") + fac_om.sum("site")
@@ -403,7 +409,14 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     penalty = _da(
         tokens * econ.unserved_usd_per_mtok / 1e6 * SECONDS_PER_HOUR / OBJ_SCALE, ["zone"], coords
     )
-    costs["unserved_penalty"] = ((unserved * penalty * weight).sum("block") * df).sum("zone")
+    # interactive shortfalls are sized at block peaks and counted at block means; batch
+    # shortfalls are already daily quantities
+    zratio = _da(
+        np.where(batch[:, None, None], 1.0, inp.zone_ratio), ["zone", "year", "block"], coords
+    )
+    costs["unserved_penalty"] = ((unserved * penalty * weight * zratio).sum("block") * df).sum(
+        "zone"
+    )
     if len(camp):
         short_cost = _da(camp["shortfall_usd"].to_numpy() / OBJ_SCALE, ["campaign"], coords)
         dl = np.clip(camp["end_year"].to_numpy(), years[0], years[-1])

@@ -135,9 +135,7 @@ def lp_duals_with_integers_fixed(built: BuiltModel, settings: Solver) -> str:
     opts, _ = highs_options(settings, m.nvars, has_integers=False)
     try:
         with quiet_stdout():
-            status, _ = m.solve(
-                solver_name="highs", io_api="direct", progress=False, **opts
-            )
+            status, _ = m.solve(solver_name="highs", io_api="direct", progress=False, **opts)
     except Exception:
         return "none"
     return "lp-fixed-integers" if status == "ok" else "none"
