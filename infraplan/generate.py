@@ -300,7 +300,7 @@ def generate(
             }
         ]
         eu_regions = [r["id"] for r in reg if r["country"] in EU]
-        if eu_regions:
+        if eu_regions and site_countries & EEA_ADEQUATE:
             rules.append(
                 {
                     "data_class": "personal",
@@ -310,7 +310,7 @@ def generate(
                 }
             )
         gcc_regions = [r["id"] for r in reg if r["country"] in GCC]
-        if gcc_regions:
+        if gcc_regions and site_countries & GCC:
             rules.append(
                 {
                     "data_class": "personal",

@@ -110,6 +110,8 @@ BASE: dict[str, Any] = {
         }
     ],
     "accelerators": ["h100-sxm"],
+    # hand-worked tests price lost service at 20 USD per million tokens
+    "economics": {"unserved_usd_per_mtok": 20.0},
 }
 
 

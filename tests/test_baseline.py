@@ -78,7 +78,7 @@ def test_same_problem_same_cost(base_scenario: dict[str, Any], variant: str) -> 
     if variant == "lead-time-retirement":
         d["horizon"]["decision_year"] = 2026
         d["sites"][0]["lead_time_months"] = 18
-        d["economics"] = {"server_lifetime_years": 3, "accelerator_price_decline_per_year": 0.1}
+        d["economics"] |= {"server_lifetime_years": 3, "accelerator_price_decline_per_year": 0.1}
     res = run(d)
     b = res.baseline
     assert b["total_usd"] == pytest.approx(res.objective_usd, rel=1e-7)
@@ -151,7 +151,7 @@ def test_chip_quota_respected(base_scenario: dict[str, Any]) -> None:
 @pytest.mark.usefixtures("fixed_perf")
 def test_budget_breach_marks_the_baseline_infeasible(base_scenario: dict[str, Any]) -> None:
     """The baseline does not adapt to a capital budget; a breach is reported, not hidden."""
-    base_scenario["economics"] = {"capex_budget_usd": 1_000_000.0}
+    base_scenario["economics"] |= {"capex_budget_usd": 1_000_000.0}
     b = run(base_scenario).baseline
     assert not b["feasible"]
     assert any("capex budget" in v for v in b["violations"])

@@ -260,7 +260,7 @@ def test_carbon_cap_is_the_cause_with_its_carbon_price(base_scenario: dict[str, 
 def test_capex_budget_is_the_cause(base_scenario: dict[str, Any]) -> None:
     """A 2 M USD budget buys ~4 of the 10 servers (with their facility): each budget dollar is
     worth the net value of the servers it buys."""
-    base_scenario["economics"] = {"capex_budget_usd": 2_000_000.0}
+    base_scenario["economics"] |= {"capex_budget_usd": 2_000_000.0}
     ex = explained(base_scenario)
     h100 = catalog.row("accelerators", "h100-sxm")
     net, peak_mw = server_year_net_value()
@@ -293,7 +293,7 @@ def test_lead_time_names_the_arrival_year(base_scenario: dict[str, Any]) -> None
 
 def test_value_of_lost_service(base_scenario: dict[str, Any]) -> None:
     """Nothing limits the plan but the price of serving: lost service is valued too low."""
-    base_scenario["economics"] = {"unserved_usd_per_mtok": 0.0001}
+    base_scenario["economics"] |= {"unserved_usd_per_mtok": 0.0001}
     u = one(explained(base_scenario), "unserved")
     assert u["constraint"] == "value-of-lost-service"
     assert "value of lost service" in u["text"]

@@ -399,7 +399,7 @@ def test_accelerator_available_from_its_first_year(
 def test_accelerator_price_declines_per_year(base_scenario: dict[str, Any]) -> None:
     """H100 price year 2024, decline 10 %/yr: a 2027 server costs 288,142 x 0.9^3 = 210,055.5
     USD; / 0.81 with the network = 259,327.8 USD; it_capex = 10 x that x CRF(7 %, 5 y)."""
-    base_scenario["economics"] = {"accelerator_price_decline_per_year": 0.1}
+    base_scenario["economics"] |= {"accelerator_price_decline_per_year": 0.1}
     res = solve(base_scenario)
     assert int(H100["year"]) == 2024
     price = P_H100 * 0.9**3
@@ -417,7 +417,7 @@ def test_servers_retire_after_lifetime_and_are_rebuilt(base_scenario: dict[str, 
     10 more built in 2029 (year 3) serve 2029-2030. it_capex = 10 x 355,730.86 x CRF(7 %, 2)
     x (df 2027 + df 2028 + df 2029 + df 2030) = 10 x 355,730.86 x 0.553092 x 3.624316."""
     base_scenario["horizon"]["end_year"] = 2030
-    base_scenario["economics"] = {"server_lifetime_years": 2}
+    base_scenario["economics"] |= {"server_lifetime_years": 2}
     res = solve(base_scenario)
     build = servers(res, "build")
     assert list(build.index) == [2027, 2029]
@@ -432,7 +432,7 @@ def test_retirement_with_growing_demand(base_scenario: dict[str, Any]) -> None:
     builds 5, 1.6667, 5 + 1.6667 (replacing 2027's), 1.6667 + 1.6667 (replacing 2028's);
     installed = builds of this and last year = demand / 10, never shrinking."""
     base_scenario["horizon"]["end_year"] = 2030
-    base_scenario["economics"] = {"server_lifetime_years": 2}
+    base_scenario["economics"] |= {"server_lifetime_years": 2}
     base_scenario["services"][0]["adoption"] = {2027: 0.5, 2030: 1.0}
     res = solve(base_scenario)
     need = [5.0, 5.0 + 5 / 3, 5.0 + 10 / 3, 10.0]
@@ -827,7 +827,7 @@ def test_capex_budget_per_year(base_scenario: dict[str, Any], later: bool) -> No
     servers) 12.6124. With a large 2028 budget the rest (5.63062 servers) is built in 2028."""
     base_scenario["horizon"]["end_year"] = 2028
     budget = {2027: 2e6, 2028: 1e9} if later else 2e6
-    base_scenario["economics"] = {"capex_budget_usd": budget}
+    base_scenario["economics"] |= {"capex_budget_usd": budget}
     res = solve(base_scenario)
     per_server = P_H100 + NAMEPLATE_MW * FAC_USD_PER_MW
     n = 2e6 / per_server
@@ -887,7 +887,7 @@ def test_open_site_rebuilds_its_retired_facility(base_scenario: dict[str, Any]) 
     1.02 M USD x CRF(7 %, 5) x sum(df 2027..2032) + 1,000 USD opening x CRF5 x sum(df 2027..2031).
     (The site-open constraint used to bound all facility ever built, so 2032 went unserved.)"""
     base_scenario["horizon"]["end_year"] = 2032
-    base_scenario["economics"] = {"facility_lifetime_years": 5}
+    base_scenario["economics"] |= {"facility_lifetime_years": 5}
     base_scenario["sites"][0].update(
         {"power_mw": 10 * NAMEPLATE_MW * 1.25, "opening_cost_usd": 1000.0}
     )

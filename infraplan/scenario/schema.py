@@ -91,8 +91,11 @@ class Economics(Strict):
     """IT hardware support and spares per year, share of IT capex (estimate, 2-4%)."""
     facility_om_fraction: Annotated[float, Field(ge=0, le=0.5)] = 0.02
     """Facility O&M (staff, maintenance, insurance) per year, share of facility capex (1.5-3%)."""
-    unserved_usd_per_mtok: Annotated[float, Field(ge=0)] = 20.0
-    """Value of lost service: penalty per million tokens (input + output) not served."""
+    unserved_usd_per_mtok: Annotated[float, Field(ge=0)] = 5.0
+    """Value of lost service: penalty per million tokens (input + output) not served. Default:
+    what buying the tokens from a commercial API costs (GPT-4o list prices 2.50 USD input and
+    10 USD output per million, at 3 input tokens per output token: 4.4 USD; simonw/llm-prices,
+    2026), rounded to 5 USD."""
     accelerator_price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0
     """Yearly decline of server prices after the catalog price year (0 = constant)."""
     capex_budget_usd: NonNegFloat | dict[Year, NonNegFloat] | None = None
