@@ -76,6 +76,11 @@ def run(
         raise typer.Exit(2)
 
 
+def _share(x: float) -> str:
+    """A small share as text: '< 0.01 %' rather than a misleading '0.00 %'."""
+    return "< 0.01 %" if 0 < x < 1e-4 else f"{100 * x:.2f} %"
+
+
 def print_summary(res: dict[str, Any]) -> None:
     """Rich terminal summary of a results.json mapping."""
     scn = res["scenario"]
@@ -129,8 +134,13 @@ def print_summary(res: dict[str, Any]) -> None:
 
     inst = res.get("installed", [])
     if inst:
-        last = max(r["year"] for r in inst)
-        bt = Table(title=f"Installed in {last}", header_style="bold")
+        per_year: dict[int, float] = {}
+        for r in inst:
+            per_year[r["year"]] = per_year.get(r["year"], 0.0) + r["accelerators"]
+        last = max(per_year, key=lambda y: (per_year[y], y))
+        bt = Table(
+            title=f"Installed in {last} (the year with most accelerators)", header_style="bold"
+        )
         for c in ("site", "accelerator", "accelerators", "IT MW"):
             bt.add_column(c, justify="right" if c in ("accelerators", "IT MW") else "left")
         rows = sorted((r for r in inst if r["year"] == last), key=lambda r: -r["accelerators"])
@@ -145,7 +155,7 @@ def print_summary(res: dict[str, Any]) -> None:
     unserved = res.get("unserved", [])
     if unserved:
         console.print(
-            f"[yellow]Some demand is not served ({100 * (1 - m['served_fraction']):.2f} % of "
+            f"[yellow]Some demand is not served ({_share(1 - m['served_fraction'])} of "
             "requests). See the explanations in the report or run `infraplan explain`.[/]"
         )
     for e in res.get("explanations", [])[:5]:
