@@ -407,7 +407,7 @@ def build_inputs(scn: Scenario) -> PlanInputs:
             m24 = to_utc(np.asarray(s.price_profile, dtype=float), sites["utc_offset"].iloc[i])
             mult[i] = np.bincount(block_of_hour, weights=m24, minlength=nb) / blocks["hours"]
 
-    return PlanInputs(
+    inp = PlanInputs(
         scenario=scn,
         years=years,
         blocks=blocks,
@@ -438,6 +438,8 @@ def build_inputs(scn: Scenario) -> PlanInputs:
         chip_caps=chip_cap_rows(scn),
         notes=notes,
     )
+    inp.assumptions = assumption_rows(scn, inp)
+    return inp
 
 
 def _block_peak(hourly: np.ndarray, block_of_hour: np.ndarray, nb: int) -> np.ndarray:
@@ -576,4 +578,126 @@ def chip_cap_rows(scn: Scenario) -> list[dict]:
                 "source": cap.source,
             }
         )
+    return rows
+
+
+_SITE_SOURCE_LABELS = {
+    "power_price_usd_mwh": "price:",
+    "carbon_g_kwh": "carbon:",
+    "pue": "PUE:",
+    "capex_usd_per_mw": "capex:",
+    "power_mw": "power:",
+    "lead_time_months": "lead time:",
+}
+
+
+def source_part(source: str, field_: str) -> str:
+    """The part of a catalog site's source that concerns ``field_`` (whole text if unlabelled)."""
+    import re
+
+    label = _SITE_SOURCE_LABELS.get(field_)
+    if not label or label not in source:
+        return source
+    starts = sorted(
+        m.start()
+        for lab in _SITE_SOURCE_LABELS.values()
+        for m in re.finditer(rf"(?:^|; ){re.escape(lab)}", source)
+    )
+    i = source.index(label)
+    after = [x for x in starts if x > i]
+    return source[i : after[0] if after else len(source)].strip("; ")
+
+
+def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
+    """Every number the plan uses that the scenario did not state, with its source."""
+    from infraplan.perf.efficiency import default_path, read_table
+    from infraplan.scenario.schema import Economics
+
+    rows: list[dict] = []
+
+    def add(name: str, value: object, unit: str, source: str) -> None:
+        rows.append({"name": name, "value": value, "unit": unit, "source": source})
+
+    cat_sites = catalog.sites()
+    site_units = {
+        "power_price_usd_mwh": "USD/MWh",
+        "carbon_g_kwh": "gCO2/kWh",
+        "pue": "",
+        "capex_usd_per_mw": "USD/MW",
+        "lead_time_months": "months",
+        "power_mw": "MW by year",
+    }
+    for s in scn.sites:
+        if s.id not in cat_sites.index:
+            continue
+        row = cat_sites.loc[s.id]
+        est = str(row["estimate"] or "").split(";")
+        for field_, unit in site_units.items():
+            if getattr(s, field_) is None:
+                flag = " [estimate]" if field_ in est else ""
+                add(
+                    f"site {s.id}: {field_}",
+                    row[field_],
+                    unit,
+                    f"catalog sites.csv ({row['year']}): "
+                    f"{source_part(str(row['source']), field_)}{flag}",
+                )
+    countries = catalog.countries()
+    for r in scn.regions:
+        c = countries.loc[r.country]
+        if r.population is None:
+            add(
+                f"region {r.id}: population",
+                float(inp.regions.loc[r.id, "population"]),
+                "people",
+                f"{r.population_share:g} x {r.country} population ({c['year']}): {c['source']}",
+            )
+        if r.internet_share is None:
+            add(
+                f"region {r.id}: internet share",
+                float(inp.regions.loc[r.id, "internet_share"]),
+                "share",
+                f"{r.country} internet users ({c['year']}): {c['source']}",
+            )
+    acc = inp.accelerators
+    for a, row in acc.iterrows():
+        est = str(row["estimate"] or "").split(";")
+        for field_, unit in (
+            ("server_price_usd", "USD"),
+            ("tdp_w", "W"),
+            ("server_overhead_w", "W"),
+            ("accels_per_server", ""),
+        ):
+            flag = " [estimate]" if field_ in est else ""
+            add(
+                f"accelerator {a}: {field_}",
+                row[field_],
+                unit,
+                f"catalog accelerators.csv ({row['year']}): {row['source']}{flag}",
+            )
+    given = scn.economics.model_fields_set
+    for name, fld in Economics.model_fields.items():
+        if name not in given and getattr(scn.economics, name) is not None:
+            add(
+                f"economics: {name}",
+                getattr(scn.economics, name),
+                "",
+                f"default: {fld.description or ''}",
+            )
+    add("network: fibre speed", 200.0, "km/ms", "light in fibre, about 2/3 c")
+    add("network: route factor", 1.5, "x great circle", "planning rule of thumb for fibre routes")
+    try:
+        eff = read_table(default_path())
+        for _, e in eff.iterrows():
+            key = "/".join(
+                str(e[c]) for c in ("family", "engine", "precision") if str(e[c]) not in ("", "nan")
+            )
+            add(
+                f"perf: {e['parameter']}{' ' + key if key else ''}",
+                e["value"],
+                "",
+                f"{e['provenance']} ({e['n_rows']} rows)",
+            )
+    except Exception:  # the efficiency table is optional for the plan's assumptions list
+        pass
     return rows
