@@ -49,9 +49,12 @@ def metrics(pred: pd.Series, meas: pd.Series) -> dict[str, float]:
     err = pred[ok] / meas[ok] - 1
     if err.empty:
         return {"n": 0, "MdAPE %": np.nan, "P90 %": np.nan, "bias %": np.nan}
-    return {"n": int(ok.sum()), "MdAPE %": 100 * float(err.abs().median()),
-            "P90 %": 100 * float(err.abs().quantile(0.9)),
-            "bias %": 100 * float(err.median())}
+    return {
+        "n": int(ok.sum()),
+        "MdAPE %": 100 * float(err.abs().median()),
+        "P90 %": 100 * float(err.abs().quantile(0.9)),
+        "bias %": 100 * float(err.median()),
+    }
 
 
 def table(df: pd.DataFrame, pred: str, by: str | None) -> pd.DataFrame:
@@ -68,8 +71,9 @@ def show(title: str, frame: pd.DataFrame) -> None:
         if c == "n":
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
             continue
-        out[c] = out[c].map(lambda v: "" if pd.isna(v) else (f"{v:.0f}" if abs(v) >= 100
-                                                             else f"{v:.1f}"))
+        out[c] = out[c].map(
+            lambda v: "" if pd.isna(v) else (f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}")
+        )
     print(out.to_string())
 
 
@@ -82,30 +86,56 @@ def peer_rows(df: pd.DataFrame) -> list[dict]:
             rows.append(None)
             continue
         m, cat = model_spec(r["model"]), accel_spec(r["accelerator"])
-        rows.append({
-            "model": m.id, "accelerator": cat.id, "n_layers": m.n_layers, "hidden": m.hidden,
-            "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads, "head_dim": m.head_dim,
-            "ffn": m.ffn, "vocab": m.vocab, "n_experts": m.n_experts, "k_active": m.k_active,
-            "expert_ffn": m.expert_ffn, "context_length": m.context_length,
-            "hbm_gb": cat.mem_bytes / 2**30, "hbm_tbps": cat.bw / 1e12,
-            "scaleup_gbps": cat.link_bw / 1e9, "bf16_tflops": cat.peaks["bf16"] / 1e12,
-            "fp8_tflops": cat.peaks.get("fp8", 0) / 1e12, "precision": r["precision"],
-            "tp": r["tp"], "pp": r["pp"], "batch": r["batch"], "isl": r["isl"],
-            "osl": r["osl"], "beams": int(rec.get("beams") or 1), "replicas": r["replicas"],
-        })
+        rows.append(
+            {
+                "model": m.id,
+                "accelerator": cat.id,
+                "n_layers": m.n_layers,
+                "hidden": m.hidden,
+                "n_heads": m.n_heads,
+                "n_kv_heads": m.n_kv_heads,
+                "head_dim": m.head_dim,
+                "ffn": m.ffn,
+                "vocab": m.vocab,
+                "n_experts": m.n_experts,
+                "k_active": m.k_active,
+                "expert_ffn": m.expert_ffn,
+                "context_length": m.context_length,
+                "hbm_gb": cat.mem_bytes / 2**30,
+                "hbm_tbps": cat.bw / 1e12,
+                "scaleup_gbps": cat.link_bw / 1e9,
+                "bf16_tflops": cat.peaks["bf16"] / 1e12,
+                "fp8_tflops": cat.peaks.get("fp8", 0) / 1e12,
+                "precision": r["precision"],
+                "tp": r["tp"],
+                "pp": r["pp"],
+                "batch": r["batch"],
+                "isl": r["isl"],
+                "osl": r["osl"],
+                "beams": int(rec.get("beams") or 1),
+                "replicas": r["replicas"],
+            }
+        )
     return rows
 
 
 def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
     if not BENCH_PY.exists():
-        print(f"\npeers: skipped ({BENCH_PY} not found; create it with `python3 -m venv "
-              ".venv-bench && .venv-bench/bin/pip install llm-analysis genz-llm`)")
+        print(
+            f"\npeers: skipped ({BENCH_PY} not found; create it with `python3 -m venv "
+            ".venv-bench && .venv-bench/bin/pip install llm-analysis genz-llm`)"
+        )
         return None
     rows = peer_rows(df)
     todo = [r for r in rows if r is not None]
     start = time.perf_counter()
-    proc = subprocess.run([str(BENCH_PY), str(WORKER)], input=json.dumps(todo),
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(BENCH_PY), str(WORKER)],
+        input=json.dumps(todo),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         print(f"\npeers: the worker failed: {proc.stderr.strip()[-400:]}")
         return None
@@ -121,8 +151,10 @@ def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
             if res[name] is None:
                 key = res[name + "_error"].split(":")[0]
                 errors[name][key] = errors[name].get(key, 0) + 1
-    print(f"\npeers ran on {len(todo)} offline rows in {time.perf_counter() - start:.0f} s; "
-          f"failures by kind: {errors}")
+    print(
+        f"\npeers ran on {len(todo)} offline rows in {time.perf_counter() - start:.0f} s; "
+        f"failures by kind: {errors}"
+    )
     return out
 
 
@@ -141,24 +173,32 @@ def main() -> None:
     df["infraplan"] = pred["predicted"].to_numpy()
     took = time.perf_counter() - start
     print(f"infraplan.perf on {len(df)} measurements from {args.data}")
-    print(f"predicted {int(df['infraplan'].notna().sum())}/{len(df)} rows in {took:.2f} s "
-          "(error = predicted/measured - 1; MdAPE = median |error|, P90 = 90th percentile "
-          "of |error|, bias = median signed error)")
-    show("in-sample (packaged factors, fitted on this set)", pd.concat(
-        [table(df, "infraplan", None), table(df, "infraplan", "mode")]))
+    print(
+        f"predicted {int(df['infraplan'].notna().sum())}/{len(df)} rows in {took:.2f} s "
+        "(error = predicted/measured - 1; MdAPE = median |error|, P90 = 90th percentile "
+        "of |error|, bias = median signed error)"
+    )
+    show(
+        "in-sample (packaged factors, fitted on this set)",
+        pd.concat([table(df, "infraplan", None), table(df, "infraplan", "mode")]),
+    )
     show("in-sample by accelerator", table(df, "infraplan", "accelerator"))
     show("in-sample by model", table(df, "infraplan", "model"))
     show("in-sample by engine", table(df, "infraplan", "engine"))
 
     if not args.no_cv:
-        for by, label in (("accelerator", "leave-one-accelerator-out"),
-                          ("model", "leave-one-model-out")):
+        for by, label in (
+            ("accelerator", "leave-one-accelerator-out"),
+            ("model", "leave-one-model-out"),
+        ):
             start = time.perf_counter()
             cv = calibration.cross_validate(df, by, processes=args.processes)
             df[label] = cv["predicted_cv"].reindex(df.index)
             print(f"\n{label}: {df[by].nunique()} refits in {time.perf_counter() - start:.0f} s")
-            show(f"{label}: overall and by mode", pd.concat(
-                [table(df, label, None), table(df, label, "mode")]))
+            show(
+                f"{label}: overall and by mode",
+                pd.concat([table(df, label, None), table(df, label, "mode")]),
+            )
             show(f"{label}: by held-out {by}", table(df, label, by))
         off = df["mode"].isin(["offline"])
         summary = {
@@ -178,16 +218,22 @@ def main() -> None:
                 m = metrics(df[tool], df["measured"])
                 m["coverage %"] = 100 * df[tool].notna().mean()
                 rows[tool] = m
-            show("side by side on all rows (coverage = rows the tool predicts)",
-                 pd.DataFrame(rows).T)
+            show(
+                "side by side on all rows (coverage = rows the tool predicts)", pd.DataFrame(rows).T
+            )
             both = df["llm-analysis"].notna() & df["genz-llm"].notna()
-            same = {t: metrics(df.loc[both, t], df.loc[both, "measured"])
-                    for t in ("infraplan", "llm-analysis", "genz-llm")}
-            show(f"side by side on the {int(both.sum())} rows all three model",
-                 pd.DataFrame(same).T)
+            same = {
+                t: metrics(df.loc[both, t], df.loc[both, "measured"])
+                for t in ("infraplan", "llm-analysis", "genz-llm")
+            }
+            show(
+                f"side by side on the {int(both.sum())} rows all three model", pd.DataFrame(same).T
+            )
             for tool in ("llm-analysis", "genz-llm"):
-                show(f"{tool} by accelerator (rows it models)",
-                     table(df[df[tool].notna()], tool, "accelerator"))
+                show(
+                    f"{tool} by accelerator (rows it models)",
+                    table(df[df[tool].notna()], tool, "accelerator"),
+                )
     return None
 
 

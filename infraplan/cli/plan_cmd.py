@@ -72,7 +72,7 @@ def run(
         "Next: change an assumption in the scenario file and run again, or "
         f"[bold]infraplan explain {out_dir}[/] to see what limits the plan."
     )
-    if results.status != "optimal":
+    if not results.metrics:  # no plan at all
         raise typer.Exit(2)
 
 
@@ -86,18 +86,20 @@ def print_summary(res: dict[str, Any]) -> None:
     scn = res["scenario"]
     status = res["status"]
     solve = res.get("solve", {})
-    colour = "green" if status == "optimal" else "red"
+    colour = {"optimal": "green", "feasible": "yellow", "time_limit": "yellow"}.get(status, "red")
     console.print(
         Panel.fit(
             f"[bold]{scn['name']}[/]  {scn['years'][0]}-{scn['years'][-1]}\n"
-            f"status: [{colour}]{status}[/]  ({solve.get('method', '')}, "
+            f"status: [{colour}]{status}[/]"
+            + (f", gap {100 * solve['mip_gap']:.2f} %" if solve.get("mip_gap") is not None else "")
+            + f"  ({solve.get('method', '')}, "
             f"{fmt_num(solve.get('n_variables', 0))} variables, "
             f"{fmt_num(solve.get('n_constraints', 0))} constraints, "
             f"built in {solve.get('build_s', 0):.1f} s, solved in {solve.get('solve_s', 0):.1f} s)",
             title="infraplan",
         )
     )
-    if status != "optimal" or not res.get("metrics"):
+    if not res.get("metrics"):
         console.print(f"[red]No plan: the solver reported {res.get('termination')}.[/]")
         return
     m = res["metrics"]

@@ -20,7 +20,7 @@ IPM_THRESHOLD = 200_000
 
 @dataclass
 class SolveInfo:
-    status: str  # optimal, infeasible, time_limit, error
+    status: str  # optimal, feasible (plan, gap above target), infeasible, time_limit, error
     termination: str
     solve_s: float
     method: str
@@ -75,8 +75,11 @@ def quiet_stdout() -> Iterator[None]:
 
 def solve_model(built: BuiltModel, settings: Solver, inp: object | None = None) -> SolveInfo:
     """Solve with HiGHS (column generation for large LPs); reports infeasibility in ``status``."""
+    from infraplan.optimize.integer import solve_integer_plan, use_lp_guided
     from infraplan.optimize.pricing import solve_with_pricing, use_column_generation
 
+    if inp is not None and use_lp_guided(built, settings):
+        return solve_integer_plan(built, inp, settings)  # type: ignore[arg-type, return-value]
     if inp is not None and use_column_generation(inp, built):  # type: ignore[arg-type]
         t0 = time.perf_counter()
         info, stats = solve_with_pricing(built, inp, lambda b: _solve_once(b, settings))  # type: ignore[arg-type]

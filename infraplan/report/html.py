@@ -257,9 +257,16 @@ def hour_ranges(hours: Iterable[Any]) -> str:
 # summary
 
 
-STATUS_CLASS = {"optimal": "ok", "time_limit": "warn", "infeasible": "bad", "error": "bad"}
+STATUS_CLASS = {
+    "optimal": "ok",
+    "feasible": "warn",
+    "time_limit": "warn",
+    "infeasible": "bad",
+    "error": "bad",
+}
 STATUS_WORDS = {
     "optimal": "optimal",
+    "feasible": "plan found, gap above target",
     "time_limit": "stopped at time limit",
     "infeasible": "infeasible",
     "error": "error",
@@ -281,6 +288,13 @@ def status_sentence(results: dict[str, Any]) -> tuple[str, str]:
     gap = d.number(solve.get("mip_gap"))
     if status == "optimal":
         return "ok", f"Optimal plan found{in_t}{size_txt}."
+    if status == "feasible":
+        gap_txt = f" within {fmt.percent(gap, 2)} of" if gap is not None else " near"
+        return (
+            "warn",
+            f"A plan was found{in_t}{size_txt}; it is proven to cost{gap_txt} the best possible "
+            "plan, more than the gap asked for (solver.mip_gap).",
+        )
     if status == "time_limit":
         gap_txt = f" It is within {fmt.percent(gap, 2)} of the best possible cost." if gap else ""
         return (
