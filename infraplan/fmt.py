@@ -1,29 +1,144 @@
-"""Human-readable number formatting shared by the terminal summary and the report."""
+"""Number formatting for people: ``1.23 M``, ``$ 1.23 B``, ``3.4 GW``, ``99.1 %``.
+
+Every helper takes ``None``/NaN and returns :data:`MISSING`, so a partial results file never
+crashes the report.
+"""
 
 from __future__ import annotations
 
 import math
+from numbers import Real
+
+MISSING = "–"
+"""Shown where a value is absent (en dash)."""
+
+_SUFFIXES = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
 
 
-def fmt_num(x: float | None, digits: int = 3) -> str:
-    """1234 -> '1,234'; 1.2e6 -> '1.2 M'; 3.4e9 -> '3.4 B' (significant digits kept)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    ax = abs(x)
-    for limit, suffix in ((1e12, " T"), (1e9, " B"), (1e6, " M")):
-        if ax >= limit:
-            return f"{x / limit:.{max(digits - 1 - int(math.log10(ax / limit)), 0)}f}{suffix}"
-    if ax >= 100:
-        return f"{x:,.0f}"
-    if ax >= 1:
-        return f"{x:,.{max(digits - 1 - int(math.log10(ax)), 0)}f}"
-    if ax == 0:
+def _is_number(x: object) -> bool:
+    """True for a finite real number (bools excluded)."""
+    return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+def _sig(x: float, sig: int) -> str:
+    """``x`` to ``sig`` significant digits, trailing zeros stripped (``1.20`` -> ``1.2``)."""
+    if x == 0:
         return "0"
-    return f"{x:.{digits}g}"
+    decimals = max(0, sig - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
-def fmt_money(x: float | None) -> str:
-    """USD with a magnitude suffix: '$ 1.23 B'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"$ {fmt_num(x)}"
+def human(x: object, sig: int = 3) -> str:
+    """A number with a k/M/B/T suffix and ``sig`` significant digits: ``1234567 -> '1.23 M'``.
+
+    Numbers below 1,000 get no suffix (``12.345 -> '12.3'``); ``None``/NaN give ``'–'``.
+    """
+    if not _is_number(x):
+        return MISSING
+    v = float(x)
+    for scale, suffix in _SUFFIXES:
+        if abs(v) >= scale * (1 - 0.5 * 10 ** (-sig)):  # 999,950 rounds up to 1 M, not 1000 k
+            return f"{_sig(v / scale, sig)} {suffix}"
+    return _sig(v, sig)
+
+
+def usd(x: object, sig: int = 3) -> str:
+    """Money: ``'$ 1.23 B'``, ``'$ 950 k'``, ``'$ 5.46'``, ``'$ 0.0031'``."""
+    if not _is_number(x):
+        return MISSING
+    v = float(x)
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    if a >= 1e3 * (1 - 0.5 * 10 ** (-sig)):
+        return f"{sign}$ {human(a, sig)}"
+    if a >= 1:
+        return f"{sign}$ {a:.2f}"
+    return f"{sign}$ {_sig(a, sig)}"
+
+
+def _with_units(x: object, units: list[tuple[float, str]], sig: int) -> str:
+    """Pick the largest unit that keeps the number >= 1 (units given largest first, in base)."""
+    if not _is_number(x):
+        return MISSING
+    v = float(x)
+    for scale, unit in units:
+        if abs(v) >= scale * (1 - 0.5 * 10 ** (-sig)):
+            return f"{_sig(v / scale, sig)} {unit}"
+    scale, unit = units[-1]
+    return f"{_sig(v / scale, sig)} {unit}"
+
+
+def power_mw(x: object, sig: int = 3) -> str:
+    """Power given in MW: ``3400 -> '3.4 GW'``, ``84.2 -> '84.2 MW'``, ``0.5 -> '500 kW'``."""
+    return _with_units(x, [(1e3, "GW"), (1.0, "MW"), (1e-3, "kW"), (1e-6, "W")], sig)
+
+
+def energy_mwh(x: object, sig: int = 3) -> str:
+    """Energy given in MWh: ``2362416 -> '2.36 TWh'``, ``950 -> '950 MWh'``."""
+    return _with_units(x, [(1e6, "TWh"), (1e3, "GWh"), (1.0, "MWh"), (1e-3, "kWh")], sig)
+
+
+def tonnes_co2(x: object, sig: int = 3) -> str:
+    """Emissions given in tonnes CO2: ``537114 -> '537 kt CO₂'``, ``1.2e6 -> '1.2 Mt CO₂'``."""
+    return _with_units(x, [(1e6, "Mt CO₂"), (1e3, "kt CO₂"), (1.0, "t CO₂")], sig)
+
+
+def percent(x: object, decimals: int = 1) -> str:
+    """A fraction as a percentage: ``0.99075 -> '99.1 %'``.
+
+    Never rounds a fraction below 1 up to 100 % (``0.99996 -> '> 99.9 %'``) nor one above 0
+    down to 0 %, so a small shortfall is never hidden.
+    """
+    if not _is_number(x):
+        return MISSING
+    v = float(x) * 100
+    text = f"{v:.{decimals}f}"
+    top = f"{100:.{decimals}f}"
+    step = 10.0**-decimals
+    if v < 100 and text == top:
+        return f"> {100 - step:.{decimals}f} %"
+    if v > 0 and float(text) == 0:
+        return f"< {step:.{decimals}f} %"
+    return f"{text} %"
+
+
+def seconds(x: object) -> str:
+    """A duration: ``3.21 -> '3.2 s'``, ``0.42 -> '0.42 s'``, ``125 -> '2 min 5 s'``."""
+    if not _is_number(x):
+        return MISSING
+    v = float(x)
+    if v < 1:
+        return f"{_sig(v, 2)} s"
+    if v < 60:
+        return f"{v:.1f} s"
+    if v < 3600:
+        m, s = divmod(round(v), 60)
+        return f"{m} min {s} s"
+    h, rest = divmod(round(v), 3600)
+    return f"{h} h {rest // 60} min"
+
+
+def exact(x: object) -> str:
+    """A number in full with thousands separators, for tables and tooltips.
+
+    Integers (or integral floats) show no decimals; other numbers keep up to 6 significant
+    decimals: ``1634263601.41 -> '1,634,263,601.41'``, ``41230 -> '41,230'``.
+    """
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if not _is_number(x):
+        return MISSING if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+    v = float(x)
+    if v.is_integer() and abs(v) < 1e18:
+        return f"{int(v):,}"
+    a = abs(v)
+    if a < 1e-4:
+        return f"{v:.3g}"
+    decimals = 2 if a >= 100 else max(2, 6 - max(0, math.floor(math.log10(a)) + 1)) if a else 2
+    text = f"{v:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

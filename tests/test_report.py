@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
 
+from infraplan import fmt
 from infraplan.report import SECTIONS, build_figures, render_html, write_report
-from infraplan.report import format as fmt
 from infraplan.report.figures import BUILDERS, _map_range, build_figures_with_notes
 from infraplan.report.html import (
     TOPOJSON_NAME,

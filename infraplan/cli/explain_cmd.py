@@ -13,7 +13,7 @@ from rich.table import Table
 from infraplan.cli import app, console
 from infraplan.errors import InfraplanError
 from infraplan.explain import headline_rows
-from infraplan.fmt import fmt_money, fmt_num
+from infraplan.fmt import human, usd
 
 KIND_WORDS = {"unserved": "unserved", "binding": "binding"}
 
@@ -71,7 +71,7 @@ def shadow_text(row: dict[str, Any]) -> str:
     if p is None:
         return ""
     unit = row.get("unit") or ""
-    return f"{fmt_num(p)} {unit}".strip()
+    return f"{human(p)} {unit}".strip()
 
 
 @app.command("explain")
@@ -120,7 +120,7 @@ def explain_cmd(
             str(i),
             KIND_WORDS.get(str(r.get("kind")), str(r.get("kind"))),
             str(r.get("text") or ""),
-            fmt_money(impact) if impact is not None else "-",
+            usd(impact) if impact is not None else "-",
             shadow_text(r) or "-",
         )
     console.print(t)
@@ -134,7 +134,7 @@ def explain_cmd(
     if saving is not None:
         console.print(
             f"  - Against the naive baseline (each country alone, its own peak), the plan saves "
-            f"{fmt_money(saving)} ({m.get('saving_vs_baseline_pct', 0):.1f} %), lost service "
+            f"{usd(saving)} ({m.get('saving_vs_baseline_pct', 0):.1f} %), lost service "
             "valued on both sides.",
             highlight=False,
         )

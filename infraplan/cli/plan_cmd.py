@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from infraplan.cli import app, console
-from infraplan.fmt import fmt_money, fmt_num
+from infraplan.fmt import human, usd
 from infraplan.scenario import load_scenario
 
 
@@ -93,8 +93,8 @@ def print_summary(res: dict[str, Any]) -> None:
             f"status: [{colour}]{status}[/]"
             + (f", gap {100 * solve['mip_gap']:.2f} %" if solve.get("mip_gap") is not None else "")
             + f"  ({solve.get('method', '')}, "
-            f"{fmt_num(solve.get('n_variables', 0))} variables, "
-            f"{fmt_num(solve.get('n_constraints', 0))} constraints, "
+            f"{human(solve.get('n_variables', 0))} variables, "
+            f"{human(solve.get('n_constraints', 0))} constraints, "
             f"built in {solve.get('build_s', 0):.1f} s, solved in {solve.get('solve_s', 0):.1f} s)",
             title="infraplan",
         )
@@ -106,7 +106,7 @@ def print_summary(res: dict[str, Any]) -> None:
     t = Table(title="Key figures", show_header=True, header_style="bold")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_row("total discounted cost (excl. unserved penalty)", fmt_money(m["total_cost_usd"]))
+    t.add_row("total discounted cost (excl. unserved penalty)", usd(m["total_cost_usd"]))
     if m.get("cost_per_million_tokens_usd") is not None:
         t.add_row(
             "cost per million tokens (input+output)", f"$ {m['cost_per_million_tokens_usd']:.3f}"
@@ -116,12 +116,12 @@ def print_summary(res: dict[str, Any]) -> None:
             "cost per million output tokens", f"$ {m['cost_per_million_output_tokens_usd']:.3f}"
         )
     if m.get("cost_per_citizen_year_usd") is not None:
-        t.add_row("cost per citizen per year", fmt_money(m["cost_per_citizen_year_usd"]))
+        t.add_row("cost per citizen per year", usd(m["cost_per_citizen_year_usd"]))
     t.add_row("served fraction of demand", f"{100 * m['served_fraction']:.2f} %")
     t.add_row("peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
     t.add_row("energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
     t.add_row("emissions over the horizon", f"{m['emissions_tco2']:,.0f} tCO2")
-    t.add_row("accelerators installed (peak year)", fmt_num(m["accelerators_installed_max"]))
+    t.add_row("accelerators installed (peak year)", human(m["accelerators_installed_max"]))
     console.print(t)
 
     costs = Table(title="Cost breakdown (present value)", header_style="bold")
@@ -130,8 +130,8 @@ def print_summary(res: dict[str, Any]) -> None:
     costs.add_column("share", justify="right")
     total = res["objective_usd"] or 1.0
     for k, v in res["costs_usd"].items():
-        costs.add_row(k.replace("_", " "), fmt_money(v), f"{100 * v / total:.1f} %")
-    costs.add_row("[bold]total (objective)[/]", f"[bold]{fmt_money(res['objective_usd'])}[/]", "")
+        costs.add_row(k.replace("_", " "), usd(v), f"{100 * v / total:.1f} %")
+    costs.add_row("[bold]total (objective)[/]", f"[bold]{usd(res['objective_usd'])}[/]", "")
     console.print(costs)
 
     inst = res.get("installed", [])
@@ -150,7 +150,7 @@ def print_summary(res: dict[str, Any]) -> None:
             bt.add_row(
                 r["site"],
                 r["accelerator"],
-                fmt_num(r["accelerators"]),
+                human(r["accelerators"]),
                 f"{r['it_capacity_mw']:,.1f}",
             )
         console.print(bt)
@@ -165,10 +165,10 @@ def print_summary(res: dict[str, Any]) -> None:
     if m.get("saving_vs_baseline_usd") is not None:
         console.print(
             f"Saving against the naive baseline (each country alone at its own peak): "
-            f"{fmt_money(m['saving_vs_baseline_usd'])} ({m['saving_vs_baseline_pct']:.1f} %) "
+            f"{usd(m['saving_vs_baseline_usd'])} ({m['saving_vs_baseline_pct']:.1f} %) "
             "with lost service valued"
             + (
-                f"; {fmt_money(m['saving_vs_baseline_excl_penalties_usd'])} "
+                f"; {usd(m['saving_vs_baseline_excl_penalties_usd'])} "
                 f"({m['saving_vs_baseline_excl_penalties_pct']:.1f} %) on the cost of serving."
                 if m.get("saving_vs_baseline_excl_penalties_usd") is not None
                 else "."

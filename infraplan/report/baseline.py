@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infraplan import fmt
 from infraplan.report import data as d
-from infraplan.report import format as fmt
 
 PENALTIES = ("unserved_penalty", "training_shortfall")
 

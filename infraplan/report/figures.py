@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from infraplan import fmt
 from infraplan.report import data as d
-from infraplan.report import format as fmt
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from infraplan import fmt
 from infraplan.explain import headline_rows
 from infraplan.report import baseline as bl
 from infraplan.report import data as d
-from infraplan.report import format as fmt
 from infraplan.report.figures import build_figures_with_notes, served_table
 
 TOPOJSON_NAME = "world_110m"
