@@ -43,21 +43,6 @@ HOURS_PER_YEAR = 8760.0
 PENALTIES = ("unserved_penalty", "training_shortfall")
 
 
-def _year_values(value: Any, years: list[int], default: float) -> np.ndarray:
-    """A constant or a by-year step mapping as an array over ``years``."""
-    if isinstance(value, dict):
-        steps = sorted((int(k), float(v)) for k, v in value.items())
-        out = []
-        for y in years:
-            cur = default
-            for yy, v in steps:
-                if yy <= y:
-                    cur = v
-            out.append(cur)
-        return np.asarray(out, dtype=float)
-    return np.full(len(years), float(value))
-
-
 def _builds(
     target: np.ndarray,
     alive: np.ndarray,
@@ -498,12 +483,12 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
     if energy_cfg.carbon_price_usd_per_t > 0:
         costs["carbon"] = float((emissions_y * energy_cfg.carbon_price_usd_per_t * pr.df).sum())
     if energy_cfg.carbon_cap_t is not None:
-        cap_t = _year_values(energy_cfg.carbon_cap_t, years, np.inf)
+        cap_t = catalog.year_values(energy_cfg.carbon_cap_t, years, np.inf)
         for y, e, c in zip(years, emissions_y, cap_t, strict=True):
             if e > c * (1 + 1e-9):
                 violations.append(f"carbon cap {y}: {e:,.0f} t > {c:,.0f} t")
     if energy_cfg.renewable_share_min is not None:
-        target = _year_values(energy_cfg.renewable_share_min, years, 0.0)
+        target = catalog.year_values(energy_cfg.renewable_share_min, years, 0.0)
         ren = sum(
             (mwh * float(sites.loc[k, "renewable_share"]) for k, mwh in energy_site.items()),
             np.zeros(pr.ny),
@@ -545,7 +530,7 @@ def naive_baseline(inp: Any) -> dict[str, Any]:
         if (fac > 0).any():
             capex_y[int(np.argmax(fac > 0))] += float(sites.loc[k, "opening_cost_usd"])
     if scn.economics.capex_budget_usd is not None:
-        budget = _year_values(scn.economics.capex_budget_usd, years, np.inf)
+        budget = catalog.year_values(scn.economics.capex_budget_usd, years, np.inf)
         for y, c, bud in zip(years, capex_y, budget, strict=True):
             if c > bud * (1 + 1e-9) + 1.0:
                 violations.append(f"capex budget {y}: {c:,.0f} USD > {bud:,.0f} USD")

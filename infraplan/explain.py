@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from infraplan import catalog
 from infraplan.finance import discount_factors
 
 COLUMNS = ["kind", "text", "impact_usd", "constraint", "shadow_price", "unit"]
@@ -326,7 +327,7 @@ def budget_status(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
         dv = np.asarray(dual.values, dtype=float)
         return dv < -DUAL_EPS, dv
     spent = solution(ctx.built.capex_usd, "vintage") if ctx.built.capex_usd is not None else None
-    budget = year_values(econ.capex_budget_usd, ctx.years, np.inf)
+    budget = catalog.year_values(econ.capex_budget_usd, ctx.years, np.inf)
     if spent is None:
         return None, None
     return spent * OBJ_SCALE >= budget * (1 - TIGHT_REL) - 1.0, None
@@ -338,7 +339,7 @@ def carbon_status(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
     cap = ctx.inp.scenario.energy.carbon_cap_t
     if cap is None or "carbon-cap" not in ctx.built.model.constraints:
         return None, None
-    cap_t = year_values(cap, ctx.years, np.inf)
+    cap_t = catalog.year_values(cap, ctx.years, np.inf)
     dual = read_dual(ctx.built, "carbon-cap") if ctx.has_duals else None
     if dual is not None:
         dv = np.asarray(dual.values, dtype=float)
@@ -347,21 +348,6 @@ def carbon_status(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
     if em is None:
         return None, None
     return em >= cap_t * (1 - TIGHT_REL) - 1e-6, None
-
-
-def year_values(value: Any, years: list[int], default: float) -> np.ndarray:
-    """A constant or a by-year step mapping as an array over ``years``."""
-    if isinstance(value, dict):
-        steps = sorted((int(k), float(v)) for k, v in value.items())
-        out = []
-        for y in years:
-            cur = default
-            for yy, v in steps:
-                if yy <= y:
-                    cur = v
-            out.append(cur)
-        return np.asarray(out, dtype=float)
-    return np.full(len(years), float(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,7 +661,7 @@ def unserved_cause(
         )
     if ctx.carbon_binding is not None and ctx.carbon_binding[yi]:
         price = ctx.carbon_price[yi] if ctx.carbon_price is not None else None
-        cap_t = year_values(inp.scenario.energy.carbon_cap_t, ctx.years, np.inf)[yi]
+        cap_t = catalog.year_values(inp.scenario.energy.carbon_cap_t, ctx.years, np.inf)[yi]
         return (
             f"the {year} carbon cap ({num(cap_t)} tCO2) is reached"
             + (f" (shadow price {money(price)} per tCO2)" if price else ""),
@@ -898,7 +884,7 @@ def budget_rows(ctx: Context) -> list[dict[str, Any]]:
     if ctx.budget_binding is None:
         return []
     econ = ctx.inp.scenario.economics
-    budget = year_values(econ.capex_budget_usd, ctx.years, np.inf)
+    budget = catalog.year_values(econ.capex_budget_usd, ctx.years, np.inf)
     rows = []
     for yi, year in enumerate(ctx.years):
         if not ctx.budget_binding[yi]:
@@ -937,7 +923,7 @@ def carbon_rows(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     if energy.carbon_cap_t is not None and ctx.has_duals:
         d = read_dual(ctx.built, "carbon-cap")
-        cap_t = year_values(energy.carbon_cap_t, ctx.years, np.inf)
+        cap_t = catalog.year_values(energy.carbon_cap_t, ctx.years, np.inf)
         if d is not None:
             dv = np.asarray(d.values, dtype=float)
             for yi, year in enumerate(ctx.years):
@@ -958,7 +944,7 @@ def carbon_rows(ctx: Context) -> list[dict[str, Any]]:
                 )
     if energy.renewable_share_min is not None and ctx.has_duals:
         d = read_dual(ctx.built, "renewable-share")
-        target = year_values(energy.renewable_share_min, ctx.years, 0.0)
+        target = catalog.year_values(energy.renewable_share_min, ctx.years, 0.0)
         e = solution(ctx.built.energy_mwh, "site", "year")
         if d is not None:
             dv = np.asarray(d.values, dtype=float)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from infraplan.errors import InfraplanError, UnknownIdError
@@ -123,6 +124,15 @@ def step_value(steps: dict[int, float], year: int, before: float = 0.0) -> float
         if y <= year:
             value = v
     return value
+
+
+def year_values(value: object, years: list[int], default: float = 0.0) -> np.ndarray:
+    """A constant, or a ``{year: value}`` step function, as an array over ``years``
+    (``default`` before the first step)."""
+    if isinstance(value, dict):
+        steps = {int(k): float(v) for k, v in sorted(value.items())}
+        return np.asarray([step_value(steps, y, before=default) for y in years], dtype=float)
+    return np.full(len(years), float(value))  # type: ignore[arg-type]
 
 
 def tpp(bf16_tflops: float, fp8_tflops: float | None, fp4_tflops: float | None) -> float:

@@ -45,6 +45,7 @@ import linopy
 import numpy as np
 import xarray as xr
 
+from infraplan import catalog
 from infraplan.finance import alive_matrix, annuity_factor, discount_factors
 from infraplan.optimize.inputs import PlanInputs
 
@@ -380,14 +381,14 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     if energy_cfg.carbon_price_usd_per_t > 0:
         costs["carbon"] = emissions * (energy_cfg.carbon_price_usd_per_t / OBJ_SCALE) * df
     if energy_cfg.carbon_cap_t is not None:
-        cap_t = _year_values(energy_cfg.carbon_cap_t, years, np.inf)
+        cap_t = catalog.year_values(energy_cfg.carbon_cap_t, years, np.inf)
         m.add_constraints(
             emissions <= _da(cap_t, ["year"], coords),
             name="carbon-cap",
             mask=_da(np.isfinite(cap_t), ["year"], coords),
         )
     if energy_cfg.renewable_share_min is not None:
-        target = _year_values(energy_cfg.renewable_share_min, years, 0.0)
+        target = catalog.year_values(energy_cfg.renewable_share_min, years, 0.0)
         green = var("green", ["site", "year"], lower=0)
         grey_share = _da(1.0 - sites["renewable_share"].to_numpy(), ["site"], coords)
         m.add_constraints(green - energy_mwh * grey_share <= 0, name="renewable-available")
@@ -466,7 +467,7 @@ def build_model(inp: PlanInputs) -> BuiltModel:
             m.variables["open"] * _da(opening / OBJ_SCALE, ["site"], coords)
         ).sum("site")
     if econ.capex_budget_usd is not None:
-        budget = _year_values(econ.capex_budget_usd, years, np.inf)
+        budget = catalog.year_values(econ.capex_budget_usd, years, np.inf)
         m.add_constraints(
             capex_usd <= _da(budget / OBJ_SCALE, ["vintage"], coords),
             name="capex-budget",
@@ -487,18 +488,3 @@ def build_model(inp: PlanInputs) -> BuiltModel:
         cap_rows=cap_rows,
         integer_vars=integer_vars,
     )
-
-
-def _year_values(value: float | dict[int, float], years: list[int], default: float) -> np.ndarray:
-    """A constant or a by-year mapping (step function) as an array over ``years``."""
-    if isinstance(value, dict):
-        steps = sorted((int(k), float(v)) for k, v in value.items())
-        out = []
-        for y in years:
-            cur = default
-            for yy, v in steps:
-                if yy <= y:
-                    cur = v
-            out.append(cur)
-        return np.asarray(out, dtype=float)
-    return np.full(len(years), float(value))
