@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from infraplan import perf
-
-
-@dataclass(frozen=True)
-class FixedCapacity:
-    """Stand-in for perf.ServerCapacity with figures chosen for hand calculation."""
-
-    model: str
-    accelerator: str
-    feasible: bool
-    reason: str
-    requests_per_s: float
-    output_tokens_per_s: float
-    ttft_ms: float
-    tpot_ms: float
-    power_w: float
-    idle_power_w: float
-    joules_per_output_token: float
-    config: str
-
 
 # requests/s per server by accelerator, busy and idle server power (W)
 FIXED = {"h100-sxm": (10.0, 10_000.0, 2_000.0), "h200-sxm": (15.0, 10_000.0, 2_000.0)}
@@ -42,11 +22,11 @@ def fixed_capacity(
     ttft_ms: float,
     tpot_ms: float,
     precision: str | None = None,
-) -> FixedCapacity:
+) -> perf.ServerCapacity:
     rps, busy, idle = FIXED.get(accelerator, (5.0, 10_000.0, 2_000.0))
     # a tighter server TTFT budget lowers capacity (monotone, like the real model)
     rps = rps * min(1.0, ttft_ms / 1000.0)
-    return FixedCapacity(
+    return perf.ServerCapacity(
         model,
         accelerator,
         True,
