@@ -1,6 +1,7 @@
 """Accuracy of infraplan.perf on the published calibration measurements, and of the PyPI peers.
 
-    .venv/bin/python benchmarks/perf_accuracy.py [--data CSV] [--no-cv] [--no-peers]
+    .venv/bin/python benchmarks/perf_accuracy.py [--data CSV] [--holdout CSV] [--no-cv]
+                                                 [--no-peers] [--no-holdout]
 
 Prints, on the calibration set (625 published measurements by default):
 
@@ -9,7 +10,14 @@ Prints, on the calibration set (625 published measurements by default):
 2. leave-one-accelerator-out and leave-one-model-out: for each accelerator (model) the factors
    are refitted without its rows and its rows are predicted with that fit;
 3. the PyPI peers llm-analysis and genz-llm on the same rows, where they can model them, with
-   their coverage. They run in the separate venv ``.venv-bench`` (``python3 -m venv .venv-bench
+   their coverage;
+4. the external hold-out set (``benchmarks/data/holdout.csv``, built by
+   ``benchmarks/data/make_holdout.py``): published measurements that are not in the calibration
+   set (newer accelerators, models, engines, MLPerf rounds) predicted with the packaged factors.
+   It is never used for fitting. MdAPE, P90 and bias overall and per accelerator, model,
+   engine and mode.
+
+The peers run in the separate venv ``.venv-bench`` (``python3 -m venv .venv-bench
    && .venv-bench/bin/pip install llm-analysis genz-llm``) and are skipped with a message when it
    is absent.
 
@@ -40,6 +48,7 @@ from infraplan.perf import efficiency as eff_mod
 from infraplan.perf.specs import accel_spec, model_spec
 
 ROOT = Path(__file__).resolve().parents[1]
+HOLDOUT = Path(__file__).with_name("data") / "holdout.csv"
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 WORKER = Path(__file__).with_name("peers_worker.py")
 
@@ -158,11 +167,38 @@ def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
     return out
 
 
+def holdout(path: Path) -> pd.DataFrame:
+    """Predict the external hold-out set with the packaged factors (never fitted on it)."""
+    df = calibration.load_measurements(path)
+    df = df[df["measured"] > 0].copy()
+    pred = calibration.predict_rows(df, eff_mod.current())
+    df["infraplan"] = pred["predicted"].to_numpy()
+    df["why_not"] = pred["pred_error"].to_numpy()
+    print(f"\n=== external hold-out: {len(df)} published measurements from {path} ===")
+    print(
+        f"predicted {int(df['infraplan'].notna().sum())}/{len(df)} rows; sources: "
+        + ", ".join(f"{k} ({v})" for k, v in df["source_set"].value_counts().items())
+    )
+    show("hold-out: overall and by mode",
+         pd.concat([table(df, "infraplan", None), table(df, "infraplan", "mode")]))
+    for by in ("accelerator", "model", "engine"):
+        show(f"hold-out by {by}", table(df, "infraplan", by))
+    planner = df["mode"].isin(["offline", "server", "concurrency"])
+    show("hold-out without finite burst runs (mode qps) and MLPerf interactive",
+         table(df[planner], "infraplan", None))
+    missed = df[df["infraplan"].isna()]
+    for _, r in missed.iterrows():
+        print(f"  not predicted: {r['model']} on {r['accelerator']}: {r['why_not']}")
+    return df
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(calibration.DEFAULT_DATA))
     ap.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits")
     ap.add_argument("--no-peers", action="store_true", help="skip llm-analysis and genz-llm")
+    ap.add_argument("--holdout", default=str(HOLDOUT), help="external hold-out CSV")
+    ap.add_argument("--no-holdout", action="store_true", help="skip the hold-out set")
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args()
 
@@ -207,6 +243,9 @@ def main() -> None:
             "LOMO": metrics(df.loc[off, "leave-one-model-out"], df.loc[off, "measured"]),
         }
         show("offline rows: in-sample vs leave-one-out", pd.DataFrame(summary).T)
+
+    if not args.no_holdout:
+        holdout(Path(args.holdout))
 
     if not args.no_peers:
         peers = run_peers(df)
