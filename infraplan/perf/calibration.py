@@ -61,6 +61,9 @@ def infer_engine(source_set: str, system: str = "") -> str:
     s = f"{src} {system}".lower()
     if src.startswith("mlperf"):
         return src.split()[0]
+    for name in ("vllm", "sglang"):
+        if name in s:
+            return name
     if "online serving" in s or "triton" in s:
         return "triton-trtllm"
     return REFERENCE_ENGINE
@@ -193,9 +196,11 @@ class _Problem:
     # globals are fitted in log space: (name, lower, upper, prior sd in log space)
     GLOBAL_FIT = (
         ("step_overhead_ms", 0.05, 20.0, 1.0),
+        ("seq_overhead_us", 0.05, 200.0, 1.0),
         ("allreduce_latency_us", 1.0, 100.0, 1.0),
         ("link_efficiency", 0.1, 1.0, 0.5),
         ("moe_efficiency", 0.2, 1.0, 0.5),
+        ("expert_gemm_n0", 1.0, 4096.0, 1.0),
         ("roofline_sharpness", 1.0, 12.0, 0.5),
         ("power_derate_exponent", 0.01, 3.0, 1.0),
     )
@@ -240,9 +245,11 @@ class _Problem:
         cases.eta_m = np.minimum(np.exp(m[self.i_m]) * eng, 1.0)
         gv = dict(zip([b[0] for b in self.GLOBAL_FIT], np.exp(g), strict=True))
         cases.step_overhead = np.full(n, gv["step_overhead_ms"] * 1e-3)
+        cases.seq_overhead = np.full(n, gv["seq_overhead_us"] * 1e-6)
         cases.ar_latency = np.full(n, gv["allreduce_latency_us"] * 1e-6)
         cases.link_eff = np.full(n, gv["link_efficiency"])
         cases.moe_eff = np.full(n, gv["moe_efficiency"])
+        cases.expert_n0 = np.full(n, gv["expert_gemm_n0"])
         cases.sharp = np.full(n, gv["roofline_sharpness"])
         cases.eta_c = np.minimum(np.exp(c[self.i_c]) * eng
                                  * self.power_ratio ** gv["power_derate_exponent"], 1.0)

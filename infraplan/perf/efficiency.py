@@ -8,6 +8,7 @@ columns ``parameter, family, engine, precision, value, n_rows, provenance``:
 - ``eta_memory`` (family): achieved fraction of the HBM datasheet bandwidth;
 - ``engine`` (engine): engine-maturity multiplier on both (the reference engine ``trtllm`` = 1);
 - global scalars (family ``*``): ``step_overhead_ms`` (fixed time per engine iteration),
+  ``seq_overhead_us`` (host time per sequence in flight per iteration: scheduling, sampling),
   ``allreduce_latency_us`` (latency of one all-reduce), ``link_efficiency`` (achieved fraction of
   the scale-up bandwidth), ``moe_efficiency`` (grouped expert GEMMs relative to dense GEMMs),
   ``roofline_sharpness`` (exponent k of the soft maximum (c^k + m^k)^(1/k) that combines the
@@ -54,14 +55,16 @@ DEFAULTS = {
     "eta_memory": 0.75,
     "engine": 1.0,
     "step_overhead_ms": 2.0,
+    "seq_overhead_us": 5.0,
     "allreduce_latency_us": 12.0,
     "link_efficiency": 0.7,
     "moe_efficiency": 0.85,
+    "expert_gemm_n0": 128.0,
     "roofline_sharpness": 3.0,
     "power_derate_exponent": 0.4,
 }
-GLOBALS = ("step_overhead_ms", "allreduce_latency_us", "link_efficiency", "moe_efficiency",
-           "roofline_sharpness", "power_derate_exponent")
+GLOBALS = ("step_overhead_ms", "seq_overhead_us", "allreduce_latency_us", "link_efficiency",
+           "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent")
 REFERENCE_ENGINE = "trtllm"
 
 

@@ -32,7 +32,12 @@ from infraplan.perf.specs import GIB, PRECISIONS, accel_spec, model_spec
 
 #: engine constants (TensorRT-LLM defaults, see docs/perf.md); not fitted
 MAX_TOKENS_PER_ITER = 8192.0  # max_num_tokens: decode + prefill-chunk tokens per iteration
-MAX_BATCH = 2048.0  # max sequences in flight per replica
+MAX_BATCH = 2048.0  # max sequences in flight per replica (TensorRT-LLM max_batch_size)
+#: sequences in flight per engine instance by engine (documented defaults, not fitted):
+#: TensorRT-LLM ``max_batch_size`` 2048 (trtllm-serve / trtllm-bench default); vLLM
+#: ``max_num_seqs`` 1024 on GPUs with >= 70 GiB (H100-class and larger), 256 below
+#: (vllm/engine/arg_utils.py defaults since v0.10). Engines not listed use MAX_BATCH.
+ENGINE_MAX_BATCH = {"vllm": (1024.0, 256.0)}
 KV_FRACTION = 0.92  # fraction of free memory given to the KV cache
 RUNTIME_RESERVE = 2.0 * GIB  # CUDA context, communication buffers, runtime
 INTERNODE_BW = 50e9  # bytes/s per GPU between servers (400 Gb/s NIC per GPU)
@@ -67,6 +72,7 @@ class Cases:
     attn_dec: np.ndarray
     attn_pre: np.ndarray
     ffn_local: np.ndarray
+    expert_width: np.ndarray  # routed-expert FFN columns per tensor rank (0: dense model)
     # accelerator
     peak: np.ndarray  # FLOP/s of the GEMM precision
     peak_attn: np.ndarray
@@ -98,6 +104,9 @@ class Cases:
     link_eff: np.ndarray
     moe_eff: np.ndarray
     sharp: np.ndarray
+    expert_n0: np.ndarray  # GEMM width at which expert GEMMs reach half their efficiency
+    seq_overhead: np.ndarray  # s per sequence in flight per iteration (scheduler, sampling)
+    batch_cap: np.ndarray  # engine limit on sequences in flight per replica
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -120,6 +129,8 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
     leff = eff.scalar("link_efficiency")
     moe = eff.scalar("moe_efficiency")
     sharp = eff.scalar("roofline_sharpness")
+    seq_ov = eff.scalar("seq_overhead_us") * 1e-6
+    n0 = eff.scalar("expert_gemm_n0")
     gamma = eff.scalar("power_derate_exponent")
     for rec in records:
         m = model_spec(rec["model"])
@@ -147,6 +158,7 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
             "head_dim": m.head_dim, "n_global": m.n_global_layers, "n_window": m.n_window_layers,
             "window": m.window, "attn_dec": m.attn_flops_decode, "attn_pre": m.attn_flops_prefill,
             "ffn_local": ffn_local,
+            "expert_width": (m.expert_ffn / tp) if m.is_moe else 0.0,
             "peak": a.peak(prec),
             "peak_attn": a.peaks.get("bf16", a.peak(prec)),
             "peak_lm": a.peaks.get("bf16", a.peak(prec)),
@@ -160,11 +172,21 @@ def build_cases(records: list[dict], eff: Efficiency) -> Cases:
             "eta_c": min(eff.eta_compute(a.family, cls) * eng * derate, 1.0),
             "eta_m": min(eff.eta_memory(a.family) * eng, 1.0),
             "step_overhead": so, "ar_latency": arl, "link_eff": leff, "moe_eff": moe,
-            "sharp": sharp,
+            "sharp": sharp, "seq_overhead": seq_ov, "expert_n0": n0,
+            "batch_cap": engine_batch_cap(rec.get("engine"), a.mem_bytes),
         }
         for key, val in values.items():
             cols[key].append(val)
     return Cases(**{k: np.asarray(v, dtype=float) for k, v in cols.items()})
+
+
+def engine_batch_cap(engine: str | None, mem_bytes: float) -> float:
+    """Default limit on sequences in flight per instance of ``engine`` (ENGINE_MAX_BATCH)."""
+    name = str(engine or "").strip().lower()
+    for key, (big, small) in ENGINE_MAX_BATCH.items():
+        if name.startswith(key):
+            return big if mem_bytes >= 70 * GIB else small
+    return MAX_BATCH
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,7 +234,8 @@ def max_batch(c: Cases) -> np.ndarray:
     """Sequences in flight per replica: memory, engine cap and tokens-per-iteration cap."""
     mem = memory_per_gpu(c)["max_batch"]
     tok_cap = MAX_TOKENS_PER_ITER / (c.beams + c.isl / c.osl)
-    return np.maximum(np.minimum(np.minimum(mem, MAX_BATCH), np.maximum(tok_cap, 1.0)), 0.0)
+    cap = np.minimum(c.batch_cap, MAX_BATCH)
+    return np.maximum(np.minimum(np.minimum(mem, cap), np.maximum(tok_cap, 1.0)), 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,8 +279,13 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     b_att_dec = kv_bytes_per_position(c) * pos_dec * mb_dec * kv_share
     f_att_pre = c.attn_pre * mb_pre * pos_pre * c.n_layers / heads_split / p
     b_att_pre = kv_bytes_per_position(c) * mb_pre * 2.0  # write K/V of new tokens, read chunk
+    # grouped expert GEMMs: a fitted efficiency relative to dense GEMMs, times a width term
+    # w / (w + n0) for the expert's FFN columns per rank (narrow slices of fine-grained experts
+    # split over the tensor group fill the tensor-core tiles poorly)
+    width = np.maximum(c.expert_width, 1.0)
+    moe_eff = c.moe_eff * width / (width + c.expert_n0)
     comp = {
-        "dense": f_dense / peak, "routed": f_routed / (peak * (1.0 if ideal else c.moe_eff)),
+        "dense": f_dense / peak, "routed": f_routed / (peak * (1.0 if ideal else moe_eff)),
         "lm": f_lm / peak_lm,
         "attn_dec": f_att_dec / peak_attn, "attn_pre": f_att_pre / peak_attn,
     }
@@ -283,7 +311,10 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     comm = comm + np.where(p > 1, c.ar_latency + msg / (INTERNODE_BW * c.link_eff), 0.0)
     stage = stage + comm
     pp_eff = np.where(p > 1, PP_EFFICIENCY, 1.0)
-    time = p * stage / pp_eff + c.step_overhead
+    # host-side work per iteration: a fixed part and a part per sequence in flight
+    # (scheduling, sampling, detokenisation), which grows with the batch
+    seqs = n_dec / np.maximum(c.beams, 1.0)
+    time = p * stage / pp_eff + c.step_overhead + c.seq_overhead * seqs
     return {"time": time, "compute": p * tc, "memory": p * tm, "comm": p * comm}
 
 
