@@ -36,6 +36,7 @@ TABLES = [
     "unserved",
     "site_load",
     "training",
+    "campaigns",
     "zones",
     "explanations",
     "assumptions",
