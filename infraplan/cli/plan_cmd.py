@@ -117,11 +117,15 @@ def print_summary(res: dict[str, Any]) -> None:
         )
     if m.get("cost_per_citizen_year_usd") is not None:
         t.add_row("cost per citizen per year", usd(m["cost_per_citizen_year_usd"]))
-    t.add_row("served fraction of demand", f"{100 * m['served_fraction']:.2f} %")
+    served = m["served_fraction"]
+    t.add_row(
+        "served fraction of demand",
+        "> 99.99 %" if 0.9999 < served < 1 else f"{100 * served:.2f} %",
+    )
     t.add_row("peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
     t.add_row("energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
     t.add_row("emissions over the horizon", f"{m['emissions_tco2']:,.0f} tCO2")
-    t.add_row("accelerators installed (peak year)", human(m["accelerators_installed_max"]))
+    t.add_row("accelerators installed (peak year)", f"{m['accelerators_installed_max']:,.0f}")
     console.print(t)
 
     costs = Table(title="Cost breakdown (present value)", header_style="bold")
@@ -150,7 +154,7 @@ def print_summary(res: dict[str, Any]) -> None:
             bt.add_row(
                 r["site"],
                 r["accelerator"],
-                human(r["accelerators"]),
+                f"{r['accelerators']:,.1f}",
                 f"{r['it_capacity_mw']:,.1f}",
             )
         console.print(bt)
