@@ -26,6 +26,7 @@ Constraints (one named, vectorised block per concept)
 - ``capex-budget``       capital spent per year within the budget
 - ``carbon-cap``         emissions per year within the cap
 - ``renewable-share``    grid renewable share + certificates >= commitment x energy
+- ``whole-server-cut``   integer builds only: a valid inequality (see ``whole_server_cuts``)
 
 Objective: present value at the base year in million USD (``OBJ_SCALE``) of
 - capital costs as annuities (capital recovery factor at the discount rate over the asset's
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 
 import linopy
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from infraplan import catalog
@@ -156,6 +158,114 @@ def gather(
         coords=coords,
     )
     return linopy.LinearExpression(ds, expr.model)
+
+
+MAX_CUT_SITES = 6  # zones allowed at most this many sites get whole-server cuts
+MIN_CUT_FRACTION = 0.01  # skip cuts whose right-hand side is within this of an integer
+
+
+def whole_server_cuts(inp: PlanInputs) -> dict[str, np.ndarray]:
+    """Data of the whole-server cuts: valid inequalities that tighten the LP bound of integer plans.
+
+    Zones that may only be served at a few sites (data residency, latency) share a site set S.
+    Every request/s a zone z in the group gets is served by servers at S, each serving at most
+    C_z requests/s of z's workload (the best option at S), so with n = installed servers at S
+    (an integer) and u_z the unserved load:  n + sum_z u_z / C_z >= b = sum_z d_z / C_z.
+    Its mixed-integer rounding (MIR) cut, with f = b - floor(b) > 0, is
+        n + sum_z u_z / (C_z f) >= ceil(b)
+    e.g. a country's health data, however small, needs one whole server in the country unless
+    it is left unserved. The LP relaxation without it builds 0.05 of a server there, which makes
+    the LP bound weak for integer plans with lumpy servers (a GB200 NVL72 rack is one server).
+    Interactive zones only (batch load moves within the day); one row per group, year and block.
+
+    Returns group of each zone (-1 when none), the (group, fleet) membership, the coefficient on
+    each zone's unserved load, the right-hand side per (group, year, block) and a row mask.
+    """
+    zones, options, fleet = inp.zones, inp.options, inp.fleet
+    batch = zones["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
+    n_sites = zones["allowed_sites"].str.count(";").to_numpy() + 1
+    eligible = ~batch & (zones["allowed_sites"].str.len().to_numpy() > 0)
+    eligible &= n_sites <= MAX_CUT_SITES
+    keys = np.where(eligible, zones["allowed_sites"].to_numpy(), "")
+    uniq, group = np.unique(keys, return_inverse=True)
+    has_empty = len(uniq) and uniq[0] == ""
+    group = group - (1 if has_empty else 0)
+    group = np.where(eligible, group, -1)
+    site_sets = [set(k.split(";")) for k in (uniq[1:] if has_empty else uniq)]
+    n_groups = len(site_sets)
+    # best capacity of each zone's workload at its sites
+    best = options.groupby(["workload", "site"])["requests_per_s_per_server"].max()
+    cap = np.zeros(len(zones))
+    for z in np.flatnonzero(eligible):  # one lookup per zone (hundreds), not per element
+        sites_z = zones.at[z, "allowed_sites"].split(";")
+        w = zones.at[z, "workload"]
+        vals = best.reindex(pd.MultiIndex.from_product([[w], sites_z])).dropna()
+        cap[z] = vals.max() if len(vals) else 0.0
+    group = np.where(cap > 0, group, -1)
+    fleet_site = fleet["site"].to_numpy()
+    member = [
+        (g, f)
+        for g, sset in enumerate(site_sets)
+        for f in np.flatnonzero(np.isin(fleet_site, list(sset)))
+    ]
+    gf = np.asarray(member, dtype=np.int64).reshape(-1, 2)
+    # b per (group, year, block)
+    d = inp.zone_demand
+    per_cap = np.where(group[:, None, None] >= 0, d / np.where(cap > 0, cap, 1.0)[:, None, None], 0)
+    b = np.zeros((n_groups, *d.shape[1:]))
+    np.add.at(b, np.clip(group, 0, None)[group >= 0], per_cap[group >= 0])
+    frac = b - np.floor(b)
+    mask = (b > 1e-9) & (frac >= MIN_CUT_FRACTION)
+    rhs = np.ceil(b)
+    if n_groups == 0:
+        frac = np.ones((1, *d.shape[1:]))
+    f_of_zone = np.where(group[:, None, None] >= 0, frac[np.clip(group, 0, None)], 1.0)
+    coef = np.where(
+        (group[:, None, None] >= 0) & (f_of_zone >= MIN_CUT_FRACTION),
+        1.0
+        / (np.where(cap > 0, cap, 1.0)[:, None, None] * np.maximum(f_of_zone, MIN_CUT_FRACTION)),
+        0.0,
+    )
+    return {"group": group, "group_fleet": gf, "coef": coef, "rhs": rhs, "mask": mask}
+
+
+def _whole_server_cuts(
+    m: linopy.Model,
+    inp: PlanInputs,
+    installed: linopy.LinearExpression,
+    unserved: linopy.Variable,
+    coords: dict[str, object],
+) -> None:
+    """Add the ``whole-server-cut`` rows (see ``whole_server_cuts``)."""
+    cut = whole_server_cuts(inp)
+    gf, group = cut["group_fleet"], cut["group"]
+    if not len(gf) or not cut["mask"].any():
+        return
+    n_groups = cut["rhs"].shape[0]
+    coords["cut_group"] = np.arange(n_groups)
+    coords["cut_member"] = np.arange(len(gf))
+    coords["cut_zone"] = np.arange(int((group >= 0).sum()))
+    servers = group_sum(
+        gather(installed, "fleet", gf[:, 1], "cut_member", coords["cut_member"]),
+        "cut_member",
+        gf[:, 0],
+        n_groups,
+        "cut_group",
+    )
+    zsel = np.flatnonzero(group >= 0)
+    short = gather(
+        unserved * _da(cut["coef"], ["zone", "year", "block"], coords),
+        "zone",
+        zsel,
+        "cut_zone",
+        coords["cut_zone"],
+    )
+    short_g = group_sum(short, "cut_zone", group[zsel], n_groups, "cut_group")
+    m.add_constraints(
+        servers + short_g >= _da(cut["rhs"], ["cut_group", "year", "block"], coords),
+        name="whole-server-cut",
+        mask=_da(cut["mask"], ["cut_group", "year", "block"], coords),
+    )
 
 
 def build_model(inp: PlanInputs) -> BuiltModel:
@@ -283,6 +393,9 @@ def build_model(inp: PlanInputs) -> BuiltModel:
     used = group_sum(serve * inv_cap, "option", options["fleet"].to_numpy(), len(fleet), "fleet")
     lhs = used - installed if train_busy is None else used + train_busy - installed
     m.add_constraints(lhs <= 0, name="server-capacity")
+
+    if integer:
+        _whole_server_cuts(m, inp, installed, unserved, coords)
 
     site_of_fleet = sites.index.get_indexer(fleet["site"])
     peak_mw = _da(fleet["peak_power_w_per_server"].to_numpy() / 1e6, ["fleet"], coords)
