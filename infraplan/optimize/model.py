@@ -186,29 +186,29 @@ def whole_server_cuts(inp: PlanInputs) -> dict[str, np.ndarray]:
     n_sites = zones["allowed_sites"].str.count(";").to_numpy() + 1
     eligible = ~batch & (zones["allowed_sites"].str.len().to_numpy() > 0)
     eligible &= n_sites <= MAX_CUT_SITES
-    keys = np.where(eligible, zones["allowed_sites"].to_numpy(), "")
-    uniq, group = np.unique(keys, return_inverse=True)
-    has_empty = len(uniq) and uniq[0] == ""
-    group = group - (1 if has_empty else 0)
-    group = np.where(eligible, group, -1)
-    site_sets = [set(k.split(";")) for k in (uniq[1:] if has_empty else uniq)]
-    n_groups = len(site_sets)
-    # best capacity of each zone's workload at its sites
-    best = options.groupby(["workload", "site"])["requests_per_s_per_server"].max()
-    cap = np.zeros(len(zones))
-    for z in np.flatnonzero(eligible):  # one lookup per zone (hundreds), not per element
-        sites_z = zones.at[z, "allowed_sites"].split(";")
-        w = zones.at[z, "workload"]
-        vals = best.reindex(pd.MultiIndex.from_product([[w], sites_z])).dropna()
-        cap[z] = vals.max() if len(vals) else 0.0
-    group = np.where(cap > 0, group, -1)
-    fleet_site = fleet["site"].to_numpy()
-    member = [
-        (g, f)
-        for g, sset in enumerate(site_sets)
-        for f in np.flatnonzero(np.isin(fleet_site, list(sset)))
+    keys = pd.Series(zones["allowed_sites"].to_numpy()[eligible])
+    group = np.full(len(zones), -1, dtype=np.int64)
+    codes, uniq = pd.factorize(keys)
+    group[eligible] = codes
+    # best requests/s per server of each zone's workload at its sites
+    zone_site = (
+        pd.DataFrame({"zone": np.flatnonzero(eligible), "site": keys.str.split(";")})
+        .explode("site")
+        .assign(workload=lambda t: zones["workload"].to_numpy()[t["zone"].to_numpy()])
+    )
+    best = zone_site.merge(options, on=["workload", "site"]).groupby("zone")[
+        "requests_per_s_per_server"
     ]
-    gf = np.asarray(member, dtype=np.int64).reshape(-1, 2)
+    cap = best.max().reindex(range(len(zones)), fill_value=0.0).to_numpy()
+    group = np.where(cap > 0, group, -1)
+    n_groups = len(uniq)
+    group_site = pd.DataFrame({"group": range(n_groups), "site": uniq.str.split(";")}).explode(
+        "site"
+    )
+    members = group_site.merge(
+        fleet[["site"]].reset_index(names="fleet"), on="site"
+    )  # every server at the group's sites
+    gf = members[["group", "fleet"]].to_numpy(dtype=np.int64).reshape(-1, 2)
     # b per (group, year, block)
     d = inp.zone_demand
     per_cap = np.where(group[:, None, None] >= 0, d / np.where(cap > 0, cap, 1.0)[:, None, None], 0)
