@@ -260,9 +260,9 @@ def main() -> None:
             f"status {r['status']}, time {r['total_s']:.1f} s, peak {r['peak_rss_mb']:.0f} MB, "
             f"proven gap {'n/a' if gap is None else f'{100 * gap:.2f} %'} "
             f"(integer plan {p.get('upper_bound_musd', float('nan')):.2f} M USD against the LP "
-            f"bound {p.get('lower_bound_musd', float('nan')):.2f} M USD); the integer subproblem "
-            f"on 6 hour blocks: {p.get('coarse_mip')}, solver gap "
-            f"{100 * (p.get('coarse_mip_gap') or 0):.2f} %"
+            f"bound {p.get('lower_bound_musd', float('nan')):.2f} M USD); the restricted integer "
+            f"subproblem: {p.get('integer_subproblem')}, solver gap "
+            f"{100 * (p.get('integer_subproblem_gap') or 0):.2f} %"
         )
         print(f"method: {r['method']}")
     sys.stdout.flush()
