@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASE
 
 from infraplan import catalog, perf
 from infraplan.finance import annuity_factor, discount_factors
@@ -265,20 +266,7 @@ def check_invariants(res: Any, scn: Scenario) -> None:
 
 def site(sid: str, **kw: Any) -> dict[str, Any]:
     """A custom site near Abu Dhabi with the base scenario's figures (overridable)."""
-    s = {
-        "id": sid,
-        "country": "ARE",
-        "lat": 24.5,
-        "lon": 54.4,
-        "power_mw": 100,
-        "pue": 1.25,
-        "capex_usd_per_mw": 10_000_000,
-        "power_price_usd_mwh": 80,
-        "carbon_g_kwh": 400,
-        "lead_time_months": 12,
-    }
-    s.update(kw)
-    return s
+    return {**copy.deepcopy(BASE["sites"][0]), "id": sid, **kw}
 
 
 RIYADH = {"country": "SAU", "lat": 24.71, "lon": 46.68}  # ~780 km from Abu Dhabi: RTT ~14 ms

@@ -33,6 +33,13 @@ def optimised_figures(results: dict[str, Any]) -> dict[str, float | None]:
         "total": total,
         "excl": excl,
         "penalties": penalties if costs else None,
+        **_metric_figures(m),
+    }
+
+
+def _metric_figures(m: dict[str, Any]) -> dict[str, float | None]:
+    """Figures read from a ``metrics`` mapping (the plan's or the baseline's)."""
+    return {
         "per_mtok": d.number(m.get("cost_per_million_tokens_usd")),
         "served": d.number(m.get("served_fraction")),
         "accelerators": d.number(m.get("accelerators_installed_max")),
@@ -51,12 +58,7 @@ def baseline_figures(b: dict[str, Any]) -> dict[str, float | None]:
         "total": d.number(b.get("total_usd")),
         "excl": d.number(b.get("total_excl_penalties_usd")),
         "penalties": penalties if costs else None,
-        "per_mtok": d.number(m.get("cost_per_million_tokens_usd")),
-        "served": d.number(m.get("served_fraction")),
-        "accelerators": d.number(m.get("accelerators_installed_max")),
-        "peak_it": d.number(m.get("peak_it_power_mw")),
-        "energy": d.number(m.get("energy_mwh")),
-        "emissions": d.number(m.get("emissions_tco2")),
+        **_metric_figures(m),
     }
 
 
