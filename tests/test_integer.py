@@ -109,3 +109,51 @@ def test_whole_server_cut_keeps_integer_optimum(monkeypatch: pytest.MonkeyPatch)
         best_plain = float(b_plain.model.objective.value)
         assert best_cut == pytest.approx(best_plain, rel=1e-5), seed
         assert lp_plain <= lp_cut * (1 + 1e-7) <= best_cut * (1 + 1e-5), seed
+
+
+@pytest.mark.usefixtures("fixed_perf")
+def test_whole_server_cut_families_hand_worked(
+    base_scenario: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """112 requests/s at one site with H100 servers (10 req/s) and H200 servers (15 req/s).
+
+    Reference H100: an H200 does the work of ceil(15 / 10) = 2 H100s, b = 11.2, so
+    n_h100 + 2 n_h200 + u / (10 x 0.2) >= 12. Reference H200 (also each zone's best server):
+    an H100 counts ceil(10 / 15) = 1, b = 7.47, so n_h100 + n_h200 + u / (15 x 0.467) >= 8.
+    """
+    base_scenario["services"][0]["requests_per_user_per_day"] = 8.64 * 1.12
+    base_scenario["accelerators"] = ["h100-sxm", "h200-sxm"]
+    base_scenario["solver"] = {"integer_servers": True}
+    inp = build_inputs(parse_scenario(base_scenario))
+    cut = model_mod.whole_server_cuts(inp)
+    fleet_acc = inp.fleet["accelerator"].to_numpy()
+    rhs = cut["rhs"][:, 0, 0]
+    assert sorted(rhs.tolist()) == [8.0, 8.0, 12.0]  # references: best, h100, h200
+    h100_family = int(np.argmax(rhs))
+    members = cut["family_fleet"][:, 0] == h100_family
+    coef = dict(zip(fleet_acc[cut["family_fleet"][members, 1]], cut["fleet_coef"][members]))
+    assert coef == {"h100-sxm": 1.0, "h200-sxm": 2.0}
+    zone_rows = cut["family_zone"][:, 0] == h100_family
+    assert cut["zone_coef"][zone_rows, 0, 0] == pytest.approx([1 / (10 * 0.2)])
+    for family in np.flatnonzero(rhs == 8.0):
+        members = cut["family_fleet"][:, 0] == family
+        assert cut["fleet_coef"][members].tolist() == [1.0, 1.0]
+        zone_rows = cut["family_zone"][:, 0] == family
+        assert cut["zone_coef"][zone_rows, 0, 0] == pytest.approx([1 / (15 * (112 / 15 - 7))])
+    # the relaxation holds whole servers: without the cuts it builds 7.47 H200 servers, with
+    # them at least 8 servers (or leaves load unserved at the cut's rate)
+    from infraplan.optimize.solve import _solve_once
+
+    def servers() -> float:
+        built = build_model(inp)
+        for name in built.integer_vars:
+            built.model.variables[name].relax()
+        built.integer_vars = []
+        assert _solve_once(built, inp.scenario.solver).status == "optimal"
+        inst = built.installed.solution.sel(year=2027).to_numpy()
+        short = float(built.model.variables["unserved"].solution.sum()) / (15 * (112 / 15 - 7))
+        return float(inst.sum()) + short
+
+    assert servers() >= 8 - 1e-6
+    monkeypatch.setattr(model_mod, "MAX_CUT_SITES", 0)
+    assert servers() == pytest.approx(112 / 15, rel=1e-6)

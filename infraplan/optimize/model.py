@@ -11,6 +11,7 @@ Variables (flat indices from ``PlanInputs``; ``block`` = representative hour blo
 - ``train_site[campaign, site]``   1 if a campaign runs at that site (one site per campaign)
 - ``train_short[campaign]``        share of a campaign not finished by its deadline (priced)
 - ``green[site, year]``            MWh of renewable certificates/PPAs bought
+- ``cut_servers[cut_family, year]`` integer builds only: servers counted by a whole-server cut
 
 Constraints (one named, vectorised block per concept)
 - ``demand-balance``     per zone and hour: flows + unserved = demand (interactive)
@@ -26,6 +27,7 @@ Constraints (one named, vectorised block per concept)
 - ``capex-budget``       capital spent per year within the budget
 - ``carbon-cap``         emissions per year within the cap
 - ``renewable-share``    grid renewable share + certificates >= commitment x energy
+- ``whole-server-count`` integer builds only: ``cut_servers`` <= weighted servers at the site set
 - ``whole-server-cut``   integer builds only: a valid inequality (see ``whole_server_cuts``)
 
 Objective: present value at the base year in million USD (``OBJ_SCALE``) of
@@ -168,65 +170,83 @@ def whole_server_cuts(inp: PlanInputs) -> dict[str, np.ndarray]:
     """Data of the whole-server cuts: valid inequalities that tighten the LP bound of integer plans.
 
     Zones that may only be served at a few sites (data residency, latency) share a site set S.
-    Every request/s a zone z in the group gets is served by servers at S, each serving at most
-    C_z requests/s of z's workload (the best option at S), so with n = installed servers at S
-    (an integer) and u_z the unserved load:  n + sum_z u_z / C_z >= b = sum_z d_z / C_z.
-    Its mixed-integer rounding (MIR) cut, with f = b - floor(b) > 0, is
-        n + sum_z u_z / (C_z f) >= ceil(b)
-    e.g. a country's health data, however small, needs one whole server in the country unless
-    it is left unserved. The LP relaxation without it builds 0.05 of a server there, which makes
-    the LP bound weak for integer plans with lumpy servers (a GB200 NVL72 rack is one server).
-    Interactive zones only (batch load moves within the day); one row per group, year and block.
+    Measure each zone z's load in servers of a reference size K_z (requests/s of z's workload
+    on one reference server at S). A server of fleet f at S then does the work of at most
+    a_f = max_z C_zf / K_z reference servers, where C_zf is its requests/s for zone z, so with n_f
+    servers installed (integers) and u_z the unserved load:
+        sum_f a_f n_f + sum_z u_z / K_z >= b = sum_z d_z / K_z.
+    Rounding a_f up keeps it valid; its mixed-integer rounding (MIR) cut, with f = b - floor(b),
+        sum_f ceil(a_f) n_f + sum_z u_z / (K_z f) >= ceil(b)
+    says e.g. that a country's health data, however small, needs one whole server in the country
+    unless it is left unserved, and, with a small reference server, that a load of 2.3 small
+    servers needs three of them or one large one. Without the cuts the relaxation builds 0.05 of
+    a server or 2.3 servers, which makes the LP bound weak for integer plans with lumpy servers.
+    One family of cuts per site set and reference: each accelerator at S, and each zone's best
+    server (where every a_f <= 1). Interactive zones only (batch load moves within the day); one
+    row per family, year and block.
 
-    Returns group of each zone (-1 when none), the (group, fleet) membership, the coefficient on
-    each zone's unserved load, the right-hand side per (group, year, block) and a row mask.
+    Returns the (family, fleet, coefficient) and (family, zone, 1/K) memberships, the right-hand
+    side per (family, year, block), the fractional part and a row mask.
     """
-    zones, options, fleet = inp.zones, inp.options, inp.fleet
+    zones, options = inp.zones, inp.options
     batch = zones["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
     n_sites = zones["allowed_sites"].str.count(";").to_numpy() + 1
     eligible = ~batch & (zones["allowed_sites"].str.len().to_numpy() > 0)
     eligible &= n_sites <= MAX_CUT_SITES
-    keys = pd.Series(zones["allowed_sites"].to_numpy()[eligible])
-    group = np.full(len(zones), -1, dtype=np.int64)
-    codes, uniq = pd.factorize(keys)
-    group[eligible] = codes
-    # best requests/s per server of each zone's workload at its sites
-    zone_site = (
-        pd.DataFrame({"zone": np.flatnonzero(eligible), "site": keys.str.split(";")})
+    codes, _ = pd.factorize(pd.Series(zones["allowed_sites"].to_numpy()[eligible]))
+    # requests/s per server of each eligible zone on each fleet at its sites
+    zf = (
+        pd.DataFrame(
+            {
+                "zone": np.flatnonzero(eligible),
+                "group": codes,
+                "site": zones["allowed_sites"].to_numpy()[eligible],
+            }
+        )
+        .assign(site=lambda t: t["site"].str.split(";"))
         .explode("site")
         .assign(workload=lambda t: zones["workload"].to_numpy()[t["zone"].to_numpy()])
+        .merge(options[["workload", "site", "accelerator", "fleet", "requests_per_s_per_server"]])
+        .rename(columns={"requests_per_s_per_server": "cap"})
     )
-    best = zone_site.merge(options, on=["workload", "site"]).groupby("zone")[
-        "requests_per_s_per_server"
-    ]
-    cap = best.max().reindex(range(len(zones)), fill_value=0.0).to_numpy()
-    group = np.where(cap > 0, group, -1)
-    n_groups = len(uniq)
-    group_site = pd.DataFrame({"group": range(n_groups), "site": uniq.str.split(";")}).explode(
-        "site"
+    zf = zf[zf["cap"] > 0]
+    best = zf.groupby("zone")["cap"].max().rename("best")
+    per_acc = zf.groupby(["zone", "accelerator"])["cap"].max().rename("k").reset_index()
+    zg = zf[["zone", "group"]].drop_duplicates().merge(best, left_on="zone", right_index=True)
+    # families: (group, reference accelerator); "" = each zone's best server
+    fam = pd.concat(
+        [zf[["group", "accelerator"]].drop_duplicates(), zg[["group"]].drop_duplicates()]
+    ).fillna({"accelerator": ""})
+    fam = fam.sort_values(["group", "accelerator"]).reset_index(drop=True)
+    fam["family"] = np.arange(len(fam))
+    fz = fam.merge(zg, on="group").merge(per_acc, on=["zone", "accelerator"], how="left")
+    fz["k"] = fz["k"].fillna(fz["best"])  # zones that cannot use the reference: their best
+    ff = (
+        fz[["family", "zone", "k"]]
+        .merge(zf[["zone", "fleet", "cap"]], on="zone")
+        .assign(a=lambda t: t["cap"] / t["k"])
+        .groupby(["family", "fleet"], as_index=False)["a"]
+        .max()
     )
-    members = group_site.merge(
-        fleet[["site"]].reset_index(names="fleet"), on="site"
-    )  # every server at the group's sites
-    gf = members[["group", "fleet"]].to_numpy(dtype=np.int64).reshape(-1, 2)
-    # b per (group, year, block)
+    ff["a"] = np.ceil(ff["a"] - 1e-9)
+    n_fam = len(fam)
     d = inp.zone_demand
-    per_cap = np.where(group[:, None, None] >= 0, d / np.where(cap > 0, cap, 1.0)[:, None, None], 0)
-    b = np.zeros((n_groups, *d.shape[1:]))
-    np.add.at(b, np.clip(group, 0, None)[group >= 0], per_cap[group >= 0])
+    zone_idx = fz["zone"].to_numpy(dtype=np.int64)
+    fam_idx = fz["family"].to_numpy(dtype=np.int64)
+    inv_k = 1.0 / fz["k"].to_numpy()
+    b = np.zeros((n_fam, *d.shape[1:]))
+    np.add.at(b, fam_idx, d[zone_idx] * inv_k[:, None, None])
     frac = b - np.floor(b)
     mask = (b > 1e-9) & (frac >= MIN_CUT_FRACTION)
-    rhs = np.ceil(b)
-    if n_groups == 0:
-        frac = np.ones((1, *d.shape[1:]))
-    f_of_zone = np.where(group[:, None, None] >= 0, frac[np.clip(group, 0, None)], 1.0)
-    coef = np.where(
-        (group[:, None, None] >= 0) & (f_of_zone >= MIN_CUT_FRACTION),
-        1.0
-        / (np.where(cap > 0, cap, 1.0)[:, None, None] * np.maximum(f_of_zone, MIN_CUT_FRACTION)),
-        0.0,
-    )
-    return {"group": group, "group_fleet": gf, "coef": coef, "rhs": rhs, "mask": mask}
+    coef = inv_k[:, None, None] / np.maximum(frac[fam_idx], MIN_CUT_FRACTION)
+    return {
+        "family_fleet": ff[["family", "fleet"]].to_numpy(dtype=np.int64).reshape(-1, 2),
+        "fleet_coef": ff["a"].to_numpy(dtype=float),
+        "family_zone": np.stack([fam_idx, zone_idx], axis=1).reshape(-1, 2),
+        "zone_coef": coef,
+        "rhs": np.ceil(b),
+        "mask": mask,
+    }
 
 
 def _whole_server_cuts(
@@ -236,35 +256,38 @@ def _whole_server_cuts(
     unserved: linopy.Variable,
     coords: dict[str, object],
 ) -> None:
-    """Add the ``whole-server-cut`` rows (see ``whole_server_cuts``)."""
+    """Add the ``whole-server-cut`` rows (see ``whole_server_cuts``).
+
+    The server side depends on (family, year) only: it is held in ``cut_servers`` (one
+    ``whole-server-count`` row each) so that the per-block cut rows stay short.
+    """
     cut = whole_server_cuts(inp)
-    gf, group = cut["group_fleet"], cut["group"]
-    if not len(gf) or not cut["mask"].any():
+    ff, fz = cut["family_fleet"], cut["family_zone"]
+    if not len(ff) or not cut["mask"].any():
         return
-    n_groups = cut["rhs"].shape[0]
-    coords["cut_group"] = np.arange(n_groups)
-    coords["cut_member"] = np.arange(len(gf))
-    coords["cut_zone"] = np.arange(int((group >= 0).sum()))
-    servers = group_sum(
-        gather(installed, "fleet", gf[:, 1], "cut_member", coords["cut_member"]),
-        "cut_member",
-        gf[:, 0],
-        n_groups,
-        "cut_group",
+    n_fam = cut["rhs"].shape[0]
+    coords["cut_family"] = np.arange(n_fam)
+    coords["cut_member"] = np.arange(len(ff))
+    coords["cut_zone"] = np.arange(len(fz))
+    weighted = gather(installed, "fleet", ff[:, 1], "cut_member", coords["cut_member"]) * _da(
+        cut["fleet_coef"], ["cut_member"], coords
     )
-    zsel = np.flatnonzero(group >= 0)
-    short = gather(
-        unserved * _da(cut["coef"], ["zone", "year", "block"], coords),
-        "zone",
-        zsel,
-        "cut_zone",
-        coords["cut_zone"],
+    servers = group_sum(weighted, "cut_member", ff[:, 0], n_fam, "cut_family")
+    count = m.add_variables(
+        lower=0,
+        coords=[coords["cut_family"], coords["year"]],
+        dims=["cut_family", "year"],
+        name="cut_servers",
     )
-    short_g = group_sum(short, "cut_zone", group[zsel], n_groups, "cut_group")
+    m.add_constraints(count - servers <= 0, name="whole-server-count")
+    short = gather(unserved, "zone", fz[:, 1], "cut_zone", coords["cut_zone"]) * _da(
+        cut["zone_coef"], ["cut_zone", "year", "block"], coords
+    )
+    short_f = group_sum(short, "cut_zone", fz[:, 0], n_fam, "cut_family")
     m.add_constraints(
-        servers + short_g >= _da(cut["rhs"], ["cut_group", "year", "block"], coords),
+        count + short_f >= _da(cut["rhs"], ["cut_family", "year", "block"], coords),
         name="whole-server-cut",
-        mask=_da(cut["mask"], ["cut_group", "year", "block"], coords),
+        mask=_da(cut["mask"], ["cut_family", "year", "block"], coords),
     )
 
 
