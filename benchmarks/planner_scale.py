@@ -252,18 +252,23 @@ def main() -> None:
 
     if not (args.quick or args.skip_mip):
         print("\n== 5. Continental with integer server builds (MIP) ==")
-        data = scenario(SIZES["continental"], integer_servers=True, mip_gap=0.01, time_limit_s=300)
-        r = measure(data, 1)
-        gap = r["mip_gap"]
-        p = r.get("pricing") or {}
-        print(
-            f"status {r['status']}, time {r['total_s']:.1f} s, peak {r['peak_rss_mb']:.0f} MB, "
-            f"proven gap {'n/a' if gap is None else f'{100 * gap:.2f} %'} "
-            f"(integer plan {p.get('upper_bound_musd', float('nan')):.2f} M USD against the LP "
-            f"bound {p.get('lower_bound_musd', float('nan')):.2f} M USD); the restricted integer "
-            f"subproblem: {p.get('integer_subproblem')}, solver gap "
-            f"{100 * (p.get('integer_subproblem_gap') or 0):.2f} %"
-        )
+        for seed in (0, 1):  # two instances: the method's margin differs between them
+            size = SIZES["continental"]
+            data = scenario(size, seed=seed, integer_servers=True, mip_gap=0.01, time_limit_s=300)
+            r = measure(data, 1)
+            gap = r["mip_gap"]
+            p = r.get("pricing") or {}
+            met = gap is not None and gap <= 0.01 and r["total_s"] <= 300
+            shown = "n/a" if gap is None else f"{100 * gap:.2f} %"
+            print(
+                f"seed {seed}: status {r['status']}, time {r['total_s']:.1f} s, peak "
+                f"{r['peak_rss_mb']:.0f} MB, proven gap {shown} "
+                f"(integer plan {p.get('upper_bound_musd', float('nan')):.2f} M USD against the LP "
+                f"bound {p.get('lower_bound_musd', float('nan')):.2f} M USD; target 1 % in 300 s "
+                f"{'met' if met else 'NOT met'}); restricted integer subproblem after the dive: "
+                f"{p.get('integer_subproblem')}, solver gap "
+                f"{100 * (p.get('integer_subproblem_gap') or 0):.2f} %"
+            )
         print(f"method: {r['method']}")
     sys.stdout.flush()
 
