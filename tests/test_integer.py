@@ -131,7 +131,8 @@ def test_whole_server_cut_families_hand_worked(
     assert sorted(rhs.tolist()) == [8.0, 8.0, 12.0]  # references: best, h100, h200
     h100_family = int(np.argmax(rhs))
     members = cut["family_fleet"][:, 0] == h100_family
-    coef = dict(zip(fleet_acc[cut["family_fleet"][members, 1]], cut["fleet_coef"][members]))
+    accs = fleet_acc[cut["family_fleet"][members, 1]]
+    coef = dict(zip(accs, cut["fleet_coef"][members], strict=True))
     assert coef == {"h100-sxm": 1.0, "h200-sxm": 2.0}
     zone_rows = cut["family_zone"][:, 0] == h100_family
     assert cut["zone_coef"][zone_rows, 0, 0] == pytest.approx([1 / (10 * 0.2)])
