@@ -173,6 +173,7 @@ def _dive_and_branch(
     lab = cm.variables["build"].labels.transpose("fleet", "vintage").values
     pos, ok = _columns(lab, vlabels)
     cost = np.asarray(cm.matrices.c)
+    col_lower, col_upper = np.asarray(cm.matrices.lb), np.asarray(cm.matrices.ub)
     unit = np.where(ok, cost[pos], 0.0)  # present cost of one server (objective units)
 
     def lp() -> tuple[float, np.ndarray | None]:
@@ -209,9 +210,8 @@ def _dive_and_branch(
             obj, xx = lp()
             if xx is not None and (best is None or obj < best[0]):
                 best = (obj, builds, xx)
-        if best is None:  # no rounding of this fleet keeps the LP feasible: leave it free
-            lo = np.zeros(len(cols))
-            h.changeColsBounds(len(cols), cols, lo, np.full(len(cols), highspy.kHighsInf))
+        if best is None:  # no rounding of this fleet keeps the LP feasible: leave it as it was
+            h.changeColsBounds(len(cols), cols, col_lower[cols], col_upper[cols])
             continue
         h.changeColsBounds(len(cols), cols, best[1], best[1])
         x = best[2]
@@ -231,5 +231,4 @@ def _dive_and_branch(
         var_labels = cm.variables[name].labels.values
         p, o = _columns(var_labels, vlabels)
         values[name] = np.where(o, np.rint(sol[p]), 0.0)
-    values["build"] = np.where(ok, np.rint(sol[pos]), 0.0)
     return values, status, float(h.getInfo().mip_gap)
