@@ -185,8 +185,9 @@ def whole_server_cuts(inp: PlanInputs) -> dict[str, np.ndarray]:
     server (where every a_f <= 1). Interactive zones only (batch load moves within the day); one
     row per family, year and block.
 
-    Returns the (family, fleet, coefficient) and (family, zone, 1/K) memberships, the right-hand
-    side per (family, year, block), the fractional part and a row mask.
+    Returns the (family, fleet) pairs with their coefficients ceil(a_f), the (family, zone) pairs
+    with the coefficient on unserved load per (year, block), the right-hand side per
+    (family, year, block) and a row mask.
     """
     zones, options = inp.zones, inp.options
     batch = zones["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
@@ -242,7 +243,7 @@ def whole_server_cuts(inp: PlanInputs) -> dict[str, np.ndarray]:
     return {
         "family_fleet": ff[["family", "fleet"]].to_numpy(dtype=np.int64).reshape(-1, 2),
         "fleet_coef": ff["a"].to_numpy(dtype=float),
-        "family_zone": np.stack([fam_idx, zone_idx], axis=1).reshape(-1, 2),
+        "family_zone": np.stack([fam_idx, zone_idx], axis=1),
         "zone_coef": coef,
         "rhs": np.ceil(b),
         "mask": mask,
