@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/perf_accuracy.py [--data CSV] [--holdout CSV] [--no-cv]
                                                  [--no-peers] [--no-holdout]
+                                                 [--efficiency CSV]
 
 Prints, on the calibration set (625 published measurements by default):
 
@@ -45,6 +46,7 @@ import pandas as pd
 
 from infraplan.perf import autoconfig, calibration
 from infraplan.perf import efficiency as eff_mod
+from infraplan.perf.efficiency import Efficiency
 from infraplan.perf.specs import accel_spec, model_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,10 +88,10 @@ def show(title: str, frame: pd.DataFrame) -> None:
     print(out.to_string())
 
 
-def peer_rows(df: pd.DataFrame) -> list[dict]:
+def peer_rows(df: pd.DataFrame, eff: Efficiency) -> list[dict | None]:
     """Inputs for the peers: the configuration and batch infraplan chose for each row."""
-    res = autoconfig.evaluate(calibration.records(df), eff_mod.current(), errors="return")
-    rows = []
+    res = autoconfig.evaluate(calibration.records(df), eff, errors="return")
+    rows: list[dict | None] = []
     for rec, r in zip(calibration.records(df), res, strict=True):
         if not r.get("feasible") or r.get("mode") != "offline":
             rows.append(None)
@@ -128,14 +130,14 @@ def peer_rows(df: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
+def run_peers(df: pd.DataFrame, eff: Efficiency) -> pd.DataFrame | None:
     if not BENCH_PY.exists():
         print(
             f"\npeers: skipped ({BENCH_PY} not found; create it with `python3 -m venv "
             ".venv-bench && .venv-bench/bin/pip install llm-analysis genz-llm`)"
         )
         return None
-    rows = peer_rows(df)
+    rows = peer_rows(df, eff)
     todo = [r for r in rows if r is not None]
     start = time.perf_counter()
     proc = subprocess.run(
@@ -167,11 +169,11 @@ def run_peers(df: pd.DataFrame) -> pd.DataFrame | None:
     return out
 
 
-def holdout(path: Path) -> pd.DataFrame:
-    """Predict the external hold-out set with the packaged factors (never fitted on it)."""
+def holdout(path: Path, eff: Efficiency) -> pd.DataFrame:
+    """Predict the external hold-out set with the factors ``eff`` (never fitted on it)."""
     df = calibration.load_measurements(path)
     df = df[df["measured"] > 0].copy()
-    pred = calibration.predict_rows(df, eff_mod.current())
+    pred = calibration.predict_rows(df, eff)
     df["infraplan"] = pred["predicted"].to_numpy()
     df["why_not"] = pred["pred_error"].to_numpy()
     print(f"\n=== external hold-out: {len(df)} published measurements from {path} ===")
@@ -200,12 +202,15 @@ def main() -> None:
     ap.add_argument("--holdout", default=str(HOLDOUT), help="external hold-out CSV")
     ap.add_argument("--no-holdout", action="store_true", help="skip the hold-out set")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--efficiency", default=None,
+                    help="efficiency table CSV to evaluate (default: the packaged fit)")
     args = ap.parse_args()
+    eff = eff_mod.load(args.efficiency) if args.efficiency else eff_mod.packaged()
 
     df = calibration.load_measurements(args.data)
     df = df[df["measured"] > 0].copy()
     start = time.perf_counter()
-    pred = calibration.predict_rows(df, eff_mod.current())
+    pred = calibration.predict_rows(df, eff)
     df["infraplan"] = pred["predicted"].to_numpy()
     took = time.perf_counter() - start
     print(f"infraplan.perf on {len(df)} measurements from {args.data}")
@@ -215,7 +220,8 @@ def main() -> None:
         "of |error|, bias = median signed error)"
     )
     show(
-        "in-sample (packaged factors, fitted on this set)",
+        "in-sample (packaged factors, fitted on this set)" if not args.efficiency
+        else f"in-sample ({args.efficiency})",
         pd.concat([table(df, "infraplan", None), table(df, "infraplan", "mode")]),
     )
     show("in-sample by accelerator", table(df, "infraplan", "accelerator"))
@@ -245,10 +251,10 @@ def main() -> None:
         show("offline rows: in-sample vs leave-one-out", pd.DataFrame(summary).T)
 
     if not args.no_holdout:
-        holdout(Path(args.holdout))
+        holdout(Path(args.holdout), eff)
 
     if not args.no_peers:
-        peers = run_peers(df)
+        peers = run_peers(df, eff)
         if peers is not None:
             df["llm-analysis"] = peers["llm_analysis"]
             df["genz-llm"] = peers["genz"]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import math
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infraplan import catalog
+from infraplan import catalog, perf
 from infraplan.errors import InfraplanError, UnknownIdError
 from infraplan.perf import PerfResult, ServerCapacity, autoconfig, predict, server_capacity, serving
 from infraplan.perf import efficiency as eff_mod
@@ -21,7 +27,15 @@ def cases(**rec):
     base = {"model": "llama3.1-8b", "accelerator": "h100-sxm", "precision": "bf16", "tp": 1,
             "pp": 1, "n_accel": 1, "isl": 1024, "osl": 256}
     base.update(rec)
-    return phys.build_cases([base], eff_mod.current())
+    return phys.build_cases([base], eff_mod.packaged())
+
+
+def scaled_compute(factor: float) -> eff_mod.Efficiency:
+    """A new table: the packaged fit with every ``eta_compute`` multiplied by ``factor``."""
+    table = eff_mod.packaged().to_table().copy()
+    rows = table["parameter"] == "eta_compute"
+    table.loc[rows, "value"] = table.loc[rows, "value"] * factor
+    return eff_mod.Efficiency.from_table(table)
 
 
 # ------------------------------------------------------------------ hand-worked known answers
@@ -106,7 +120,7 @@ def test_host_overhead_grows_with_sequences_in_flight():
     with_ov = phys.iteration(c, *args)["time"][0]
     c.seq_overhead = np.zeros(1)
     without = phys.iteration(c, *args)["time"][0]
-    per_seq = eff_mod.current().scalar("seq_overhead_us") * 1e-6
+    per_seq = eff_mod.packaged().scalar("seq_overhead_us") * 1e-6
     assert per_seq > 0
     assert with_ov - without == pytest.approx(512 * per_seq, rel=1e-9)
 
@@ -285,6 +299,26 @@ def test_a_model_needing_two_servers_is_split_over_them():
     assert "per 2 servers" in cap.config
 
 
+def test_servers_per_instance_counts_the_servers_one_instance_spans():
+    kw = {"isl": 1000, "osl": 300, "ttft_ms": 2000, "tpot_ms": 100}
+    big = server_capacity("deepseek-r1", "h100-sxm", **kw)
+    assert big.feasible
+    assert big.servers_per_instance == 2
+    assert "1 instance per 2 servers" in big.config
+    # per-server figures are half those of the two-server group
+    tp, pp = (int(x) for x in re.search(r"tp(\d+) pp(\d+)", big.config).groups())
+    group = predict("deepseek-r1", "h100-sxm", n_accel=16, tp=tp, pp=pp, precision="fp8",
+                    mode="server", **kw)
+    assert big.requests_per_s == pytest.approx(group.requests_per_s / 2, rel=1e-12)
+    assert big.output_tokens_per_s == pytest.approx(group.output_tokens_per_s / 2, rel=1e-12)
+    small = server_capacity("llama3.1-8b", "h100-sxm", **kw)
+    assert small.feasible
+    assert small.servers_per_instance == 1
+    # the 12 original fields still construct it positionally (the default is 1)
+    assert ServerCapacity("m", "a", True, "", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0,
+                          "c").servers_per_instance == 1
+
+
 @pytest.mark.parametrize(("model", "acc"), [("llama3.1-8b", "h100-sxm"),
                                             ("mixtral-8x7b", "h200-sxm"),
                                             ("llama3.1-70b", "mi300x")])
@@ -347,6 +381,72 @@ def test_predict_returns_all_fields():
     assert set(d["memory"]) == {"weights_gb", "kv_cache_gb", "activations_gb"}
 
 
+# ------------------------------------------------------------------ the table is an argument
+
+
+def test_a_table_passed_to_one_call_changes_no_other_call():
+    kw = {"n_accel": 8, "tp": 8, "precision": "fp8", "isl": 1024, "osl": 256,
+          "mode": "offline"}
+    before = predict("llama3.1-70b", "h100-sxm", **kw)
+    slow = predict("llama3.1-70b", "h100-sxm", efficiency=scaled_compute(0.5), **kw)
+    after = predict("llama3.1-70b", "h100-sxm", **kw)
+    assert slow.output_tokens_per_s < before.output_tokens_per_s
+    assert after == before
+    assert predict("llama3.1-70b", "h100-sxm", efficiency=eff_mod.packaged(), **kw) == before
+    assert eff_mod.packaged() is eff_mod.packaged()
+
+
+def test_server_capacity_in_threads_with_different_tables_keeps_them_apart():
+    pair = ("llama3.1-70b", "h100-sxm")
+    isls = [600 + 50 * i for i in range(8)]
+    kw = {"osl": 256, "ttft_ms": 2000, "tpot_ms": 200}
+
+    def answers(eff: eff_mod.Efficiency) -> list[float]:
+        return [server_capacity(*pair, isl=isl, efficiency=eff, **kw).output_tokens_per_s
+                for isl in isls]
+
+    # reference answers, serially, from equal tables of another identity: the threads below
+    # then compute afresh (cache misses) on their first pass, concurrently
+    expected = {"packaged": answers(eff_mod.Efficiency.from_table(eff_mod.packaged().to_table())),
+                "half": answers(scaled_compute(0.5))}
+    assert all(a != b for a, b in zip(expected["packaged"], expected["half"], strict=True))
+    tables = {"packaged": eff_mod.packaged(), "half": scaled_compute(0.5)}
+    perf.clear_cache()
+    start = threading.Barrier(2, timeout=60)
+
+    def job(name: str) -> tuple[str, list[float]]:
+        start.wait()  # the two tables run at the same time
+        return name, answers(tables[name])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(job, ["packaged", "half"] * 6))
+    assert len(runs) == 12
+    for name, got in runs:
+        assert got == expected[name], name
+
+
+def test_perf_modules_import_each_other_without_cycles():
+    root = Path(perf.__file__).parent
+    names = {p: "infraplan.perf" + ("" if p.stem == "__init__" else f".{p.stem}")
+             for p in root.glob("*.py")}
+    known = set(names.values())
+    graph: dict[str, set[str]] = {}
+    for path, name in names.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):  # module and function level
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path.name}: relative import"
+                mod = node.module or ""
+                for alias in node.names:  # ``from infraplan.perf import model`` -> the module
+                    sub = f"{mod}.{alias.name}"
+                    deps.add(sub if sub in known else mod)
+            elif isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+        graph[name] = deps & known
+    list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError
+    assert graph["infraplan.perf.efficiency"] == set()
+
+
 # ------------------------------------------------------------------ roofline property
 
 
@@ -397,7 +497,7 @@ def test_holdout_set_is_external_sourced_and_predicted():
     assert not df["source"].str.contains("shared/data/perf").any()
     # never the calibration rows: newer MLPerf rounds or other sources only
     assert not df["source_set"].isin(["mlperf-v4.0", "mlperf-v4.1"]).any()
-    pred = calibration.predict_rows(df, eff_mod.current())
+    pred = calibration.predict_rows(df, eff_mod.packaged())
     assert pred["predicted"].notna().all(), pred.loc[pred["predicted"].isna(), "pred_error"]
 
 

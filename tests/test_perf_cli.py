@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -81,6 +82,33 @@ def test_unknown_model_exits_1_without_traceback():
     assert out.returncode == 1
     assert "unknown model" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_efficiency_option_predicts_with_that_table(runner, tmp_path: Path):
+    table = eff_mod.packaged().to_table().copy()
+    rows = table["parameter"] == "eta_compute"
+    table.loc[rows, "value"] = table.loc[rows, "value"] * 0.5
+    half = tmp_path / "half.csv"
+    table.to_csv(half, index=False)
+    args = ["perf", "--model", "llama3.1-70b", "--accelerator", "h100-sxm", "--count", "8",
+            "--tp", "8", "--precision", "fp8", "--isl", "1024", "--osl", "256", "--offline",
+            "--json"]
+    base = runner.invoke(app, args)
+    slow = runner.invoke(app, [*args, "--efficiency", str(half)])
+    assert base.exit_code == 0, base.output
+    assert slow.exit_code == 0, slow.output
+    tps = json.loads(slow.output)["output_tokens_per_s"]
+    assert tps < json.loads(base.output)["output_tokens_per_s"]
+    # --batch takes it too
+    src = tmp_path / "rows.csv"
+    _rows().head(1).to_csv(src, index=False)
+    res = runner.invoke(app, ["perf", "--batch", str(src), "--efficiency", str(half)])
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(io.StringIO(res.output))
+    assert out.loc[0, "predicted_output_tokens_per_s"] == pytest.approx(tps, rel=1e-5)
+    missing = runner.invoke(app, [*args, "--efficiency", str(tmp_path / "none.csv")])
+    assert missing.exit_code != 0
+    assert "does not exist" in str(missing.exception)
 
 
 def _rows() -> pd.DataFrame:
@@ -180,14 +208,14 @@ def test_every_calibration_row_is_predicted_and_qps_rates_recovered():
     qps = df[df["mode"] == "qps"]
     assert qps["qps"].notna().all()
     assert set(qps["qps"].unique()) == {2, 4, 8, 16, 32, np.inf}
-    pred = calibration.predict_rows(df, eff_mod.current())
+    pred = calibration.predict_rows(df, eff_mod.packaged())
     assert pred["predicted"].notna().all()
 
 
 @needs_cal
 def test_packaged_factors_meet_the_in_sample_targets():
     df = calibration.load_measurements()
-    pred = calibration.predict_rows(df, eff_mod.current())
+    pred = calibration.predict_rows(df, eff_mod.packaged())
     ape = (pred["predicted"] / pred["measured"] - 1).abs()
     offline = ape[pred["mode"] == "offline"].median()
     server = ape[pred["mode"] == "server"].median()

@@ -4,6 +4,7 @@
                    [--precision fp8] --isl 1024 --osl 256
                    (--offline | --concurrency 64 | --ttft-ms 2000 --tpot-ms 200) [--json]
     infraplan perf --batch rows.csv [--out predictions.csv]
+    (both take [--efficiency table.csv]: another efficiency table than the packaged fit)
     infraplan perf calibrate [--data calibration.csv] [--out efficiency.csv]
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +21,10 @@ from rich.table import Table
 
 from infraplan.cli import app, console
 from infraplan.errors import InfraplanError
+
+if TYPE_CHECKING:
+    from infraplan.perf import PerfResult
+    from infraplan.perf.efficiency import Efficiency
 
 perf_app = typer.Typer(
     help="Predict LLM serving throughput, latency, memory and energy (see docs/perf.md).",
@@ -64,12 +69,17 @@ def perf_command(
                                                "docs/perf.md).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where --batch writes its "
                                              "predictions (default: print).")] = None,
+    efficiency: Annotated[Path | None, typer.Option("--efficiency", help="Efficiency table CSV "
+                                                    "to predict with, e.g. one written by "
+                                                    "`perf calibrate --out` (default: the "
+                                                    "packaged fit).")] = None,
 ) -> None:
     """Predict one configuration, or every row of a CSV with --batch."""
     if ctx.invoked_subcommand:
         return
+    eff = _load_efficiency(efficiency)
     if batch is not None:
-        _batch(batch, out)
+        _batch(batch, out, eff)
         return
     if model is None and accelerator is None:
         typer.echo(ctx.get_help())
@@ -94,14 +104,23 @@ def perf_command(
 
     result = predict(model, accelerator, n_accel=count, tp=tp, pp=pp, precision=precision,
                      isl=isl, osl=osl, mode=mode, concurrency=concurrency, ttft_ms=ttft_ms,
-                     tpot_ms=tpot_ms, engine=engine)
+                     tpot_ms=tpot_ms, engine=engine, efficiency=eff)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     _print(result)
 
 
-def _print(r) -> None:
+def _load_efficiency(path: Path | None) -> Efficiency | None:
+    """The table at ``path`` (``None``: the packaged fit, chosen by the callee)."""
+    if path is None:
+        return None
+    from infraplan.perf.efficiency import load
+
+    return load(path)
+
+
+def _print(r: PerfResult) -> None:
     title = (f"{r.model} on {r.n_accel} x {r.accelerator}, {r.precision} tp{r.tp} pp{r.pp} "
              f"({r.replicas} replica{'s' if r.replicas != 1 else ''}), {r.mode}, "
              f"isl {r.isl:.0f} / osl {r.osl:.0f}")
@@ -132,11 +151,11 @@ def _print(r) -> None:
     (console if console.is_terminal else Console(width=200)).print(out)
 
 
-def _batch(path: Path, out: Path | None) -> None:
+def _batch(path: Path, out: Path | None, eff: Efficiency | None) -> None:
     from infraplan.perf import batch as batch_mod
 
     start = time.perf_counter()
-    result = batch_mod.run(path, out)
+    result = batch_mod.run(path, out, efficiency=eff)
     took = time.perf_counter() - start
     if out is None:
         typer.echo(result.to_csv(index=False, float_format="%.6g"), nl=False)
@@ -155,7 +174,8 @@ def calibrate_command(
     from infraplan.perf import calibration
 
     start = time.perf_counter()
-    table = calibration.calibrate(data, out)
+    # the new table, as fitted (this process's packaged() keeps the table it read first)
+    table = calibration.calibrate(data, out).to_table()
     target = out or "the packaged infraplan/perf/data/efficiency.csv"
     console.print(f"fitted {len(table)} factors in {time.perf_counter() - start:.0f} s; wrote "
                   f"{target}", highlight=False)

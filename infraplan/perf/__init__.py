@@ -10,12 +10,16 @@ See docs/perf.md for the equations, the calibration procedure and the measured a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
 
+from infraplan.errors import InfraplanError
 from infraplan.perf import autoconfig
-from infraplan.perf import efficiency as _eff
+from infraplan.perf.efficiency import Efficiency, packaged
 from infraplan.perf.specs import accel_spec, model_spec
 
-__all__ = ["PerfResult", "ServerCapacity", "predict", "server_capacity"]
+__all__ = ["Efficiency", "PerfResult", "ServerCapacity", "clear_cache", "predict",
+           "server_capacity"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,12 @@ class ServerCapacity:
     idle_power_w: float
     joules_per_output_token: float
     config: str
+    #: servers one model instance spans (1, or 2 with a pipeline split across them); buy
+    #: servers in multiples of it. Per-server figures above are already divided by it.
+    servers_per_instance: int = 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-ready)."""
         return asdict(self)
 
 
@@ -79,7 +87,8 @@ class PerfResult:
         return {"weights_gb": self.memory_weights_gb, "kv_cache_gb": self.memory_kv_cache_gb,
                 "activations_gb": self.memory_activations_gb}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """The fields plus ``memory`` as a plain dict (JSON-ready)."""
         out = asdict(self)
         out["memory"] = self.memory
         return out
@@ -89,52 +98,60 @@ def predict(model: str, accelerator: str, *, n_accel: int | None = None, tp: int
             pp: int | None = None, precision: str | None = None, isl: float | None = None,
             osl: float = 256, mode: str | None = None, concurrency: float | None = None,
             ttft_ms: float | None = None, tpot_ms: float | None = None, qps: float | None = None,
-            n_requests: float | None = None, beams: int = 1,
-            engine: str | None = None) -> PerfResult:
+            n_requests: float | None = None, beams: int = 1, engine: str | None = None,
+            efficiency: Efficiency | None = None) -> PerfResult:
     """Predict throughput, latency, memory and energy of one configuration.
 
     Blank ``tp``/``pp``/``precision`` are chosen (best throughput); ``n_accel`` defaults to one
     server; ``mode`` defaults from the given arguments (concurrency -> ``concurrency``, latency
-    limits -> ``server``, otherwise ``offline``). Unknown ids and impossible requests raise
-    ``InfraplanError``; a configuration that does not fit or cannot meet the SLO returns
-    ``feasible=False`` with a reason.
+    limits -> ``server``, otherwise ``offline``). ``efficiency`` is the factor table (default:
+    the packaged fit). Unknown ids and impossible requests raise ``InfraplanError``; a
+    configuration that does not fit or cannot meet the SLO returns ``feasible=False`` with a
+    reason.
     """
     rec = {"model": model, "accelerator": accelerator, "n_accel": n_accel, "tp": tp, "pp": pp,
            "precision": precision, "isl": isl, "osl": osl, "mode": mode,
            "concurrency": concurrency, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "qps": qps,
            "n_requests": n_requests, "beams": beams, "engine": engine}
-    out = autoconfig.evaluate([rec])[0]
+    out = autoconfig.evaluate([rec], efficiency)[0]
     if out.get("error"):
-        from infraplan.errors import InfraplanError
-
         raise InfraplanError(out["error"])
     if "output_tokens_per_s" not in out:
-        from infraplan.errors import InfraplanError
-
         raise InfraplanError(out.get("reason") or "no configuration to evaluate")
     fields = PerfResult.__dataclass_fields__
     return PerfResult(**{k: out[k] for k in fields})
 
 
 def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms: float,
-                    tpot_ms: float, precision: str | None = None) -> ServerCapacity:
+                    tpot_ms: float, precision: str | None = None,
+                    efficiency: Efficiency | None = None) -> ServerCapacity:
     """Per-server capacity of ``model`` on ``accelerator`` at p99 TTFT/TPOT limits (Poisson).
 
     Chooses precision (default FP8 where supported, else BF16), tensor/pipeline split and batch.
     A model instance lives inside one server or, if it does not fit, across two servers with a
-    pipeline split (then each server gets half the group's throughput). Infeasible pairs return
-    ``feasible=False``, zeros and a reason. Results are cached.
+    pipeline split (then ``servers_per_instance`` is 2 and each server gets half the group's
+    throughput). Infeasible pairs return ``feasible=False``, zeros and a reason.
+    ``efficiency`` is the factor table (default: the packaged fit). Results are cached per
+    arguments and table (the planner asks for every workload x accelerator, often repeatedly);
+    the cache holds no "current table", so threads with different tables never mix answers.
     """
     model_spec(model)
     accel_spec(accelerator)
     prec = autoconfig.precision_ok(accelerator, precision)
     if isl is None or osl is None or float(osl) <= 0 or float(isl) < 0:
-        from infraplan.errors import InfraplanError
-
         raise InfraplanError("isl/osl: input and output tokens must be given (osl > 0)")
-    best, servers = autoconfig._server_capacity_cached(
-        model, accelerator, int(isl), int(osl), float(ttft_ms), float(tpot_ms), prec,
-        id(_eff.current()))
+    eff = efficiency if efficiency is not None else packaged()
+    return _server_capacity(model, accelerator, int(isl), int(osl), float(ttft_ms),
+                            float(tpot_ms), prec, eff)
+
+
+@lru_cache(maxsize=65536)
+def _server_capacity(model: str, accelerator: str, isl: int, osl: int, ttft_ms: float,
+                     tpot_ms: float, precision: str | None, eff: Efficiency) -> ServerCapacity:
+    """``server_capacity`` on validated arguments; memoised (``Efficiency`` hashes by identity,
+    and the cache keeps the tables it has seen alive, so an id is never reused while cached)."""
+    best, servers = autoconfig.search_server(model, accelerator, isl, osl, ttft_ms, tpot_ms,
+                                             precision, eff)
     a = accel_spec(accelerator)
     idle = a.tdp_w * 0.12 * a.accels_per_server + a.server_overhead_w * 0.5
     if not best or not best.get("feasible"):
@@ -155,4 +172,10 @@ def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms
         output_tokens_per_s=tps, ttft_ms=best["ttft_ms"], tpot_ms=best["tpot_ms"],
         power_w=power, idle_power_w=best["idle_power_w"] * per,
         joules_per_output_token=power / tps if tps > 0 else 0.0, config=config,
+        servers_per_instance=servers,
     )
+
+
+def clear_cache() -> None:
+    """Forget memoised server capacities (and release the efficiency tables they hold)."""
+    _server_capacity.cache_clear()

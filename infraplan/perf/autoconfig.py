@@ -9,14 +9,14 @@ feasible candidate with the highest output throughput (ties: fewer accelerators 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 
 from infraplan.errors import InfraplanError
-from infraplan.perf import efficiency as eff_mod
 from infraplan.perf import model as phys
 from infraplan.perf import serving
+from infraplan.perf.efficiency import REFERENCE_ENGINE, Efficiency, packaged
 from infraplan.perf.specs import (
     PRECISIONS,
     accel_spec,
@@ -177,11 +177,13 @@ def candidates(req: dict) -> list[tuple[str, int, int]]:
     return out
 
 
-def evaluate(records: list[dict], eff: eff_mod.Efficiency | None = None,
-             errors: str = "raise") -> list[dict]:
-    """Predict every record (dicts with the batch-CSV fields). ``errors='return'`` puts user
-    errors into an ``error`` entry instead of raising."""
-    eff = eff or eff_mod.current()
+def evaluate(records: list[dict[str, Any]], eff: Efficiency | None = None,
+             errors: Literal["raise", "return"] = "raise") -> list[dict[str, Any]]:
+    """Predict every record (dicts with the batch-CSV fields) with the factor table ``eff``
+    (default: the packaged fit). ``errors='return'`` puts user errors into an ``error`` entry
+    instead of raising."""
+    if eff is None:
+        eff = packaged()
     reqs: list[dict | None] = []
     out: list[dict] = [{} for _ in records]
     case_recs: list[dict] = []
@@ -317,7 +319,7 @@ def _result(req: dict, case: dict, cases: phys.Cases, res: dict, j: int) -> dict
         "bound": _bound(float(it["compute"][0]), float(it["memory"][0]), float(it["comm"][0]),
                         float(it["time"][0])) if feasible else "",
         "feasible": feasible, "reason": reason, "error": "",
-        "engine": case.get("engine") or eff_mod.REFERENCE_ENGINE,
+        "engine": case.get("engine") or REFERENCE_ENGINE,
     }
 
 
@@ -338,22 +340,22 @@ def _reason(case: dict, one: phys.Cases, res: dict, j: int) -> str:
 # planner interface
 
 
-def clear_cache() -> None:
-    _server_capacity_cached.cache_clear()
+def search_server(model: str, accelerator: str, isl: int, osl: int, ttft_ms: float,
+                  tpot_ms: float, precision: str | None,
+                  eff: Efficiency) -> tuple[dict[str, Any] | None, int]:
+    """Best server-mode configuration of one instance within one server, else across two.
 
-
-@lru_cache(maxsize=65536)
-def _server_capacity_cached(model: str, accelerator: str, isl: int, osl: int, ttft_ms: float,
-                            tpot_ms: float, precision: str | None, eff_id: int):
-    eff = eff_mod.current()
+    Returns the best feasible result and the servers one instance spans (1 or 2), or the most
+    telling infeasible result (latency before memory) and 0. Uncached; ``server_capacity``
+    memoises it.
+    """
     a = accel_spec(accelerator)
     aps = a.accels_per_server
     base = {"model": model, "accelerator": accelerator, "isl": isl, "osl": osl,
             "mode": "server", "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "precision": precision}
     # one server; then two servers with a pipeline split across them
-    options = [(aps, 1)]
-    options.append((2 * aps, 2))
-    last = None
+    options = [(aps, 1), (2 * aps, 2)]
+    last: dict[str, Any] | None = None
     for n_accel, servers in options:
         recs = []
         for prec in ([precision] if precision else [default_precision(accelerator)]):
@@ -384,19 +386,25 @@ def _server_capacity_cached(model: str, accelerator: str, isl: int, osl: int, tt
 
 
 def precision_ok(accelerator: str, precision: str | None) -> str | None:
+    """``precision`` normalised and resolved for ``accelerator`` (``None`` stays ``None``)."""
     prec = normalise_precision(precision)
     return resolve_precision(accel_spec(accelerator), prec) if prec is not None else None
 
 
 def roofline_bound(model: str, accelerator: str, *, n_accel: int, tp: int, pp: int,
-                   precision: str, isl: float, osl: float, beams: int = 1) -> float:
+                   precision: str, isl: float, osl: float, beams: int = 1,
+                   efficiency: Efficiency | None = None) -> float:
     """Output tokens/s no configuration of this group can exceed (efficiency 1, no overheads,
-    largest batch memory allows); every prediction of the same configuration is below it."""
+    largest batch memory allows); every prediction of the same configuration is below it.
+
+    The bound itself uses no fitted factor; ``efficiency`` (default: the packaged fit) only
+    fills the case arrays.
+    """
     rec = {"model": model, "accelerator": accelerator, "n_accel": n_accel, "tp": tp, "pp": pp,
            "precision": precision, "isl": isl, "osl": osl, "beams": beams}
-    cases = phys.build_cases([rec], eff_mod.current())
+    cases = phys.build_cases([rec], efficiency if efficiency is not None else packaged())
     return float(phys.roofline(cases)[0])
 
 
 __all__ = ["DEFAULT_LIMITS", "MODES", "PRECISIONS", "candidates", "default_precision",
-           "evaluate", "normalise", "roofline_bound"]
+           "evaluate", "normalise", "roofline_bound", "search_server"]

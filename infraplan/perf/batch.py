@@ -17,13 +17,14 @@ predictions; the other rows are still predicted.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from infraplan.errors import InfraplanError
 from infraplan.perf import autoconfig, calibration
-from infraplan.perf import efficiency as eff_mod
+from infraplan.perf.efficiency import Efficiency
 
 INPUT_COLUMNS = ["model", "accelerator", "n_accel", "tp", "pp", "precision", "isl", "osl",
                  "mode", "concurrency", "ttft_p99_ms", "tpot_p99_ms"]
@@ -32,6 +33,7 @@ OUTPUT_COLUMNS = ["predicted_output_tokens_per_s", "predicted_ttft_ms", "predict
 
 
 def read(path: str | Path) -> pd.DataFrame:
+    """Read a batch CSV as strings (blank cells stay ``""``); checks the required columns."""
     path = Path(path)
     if not path.exists():
         raise InfraplanError(f"--batch: file {str(path)!r} does not exist")
@@ -48,7 +50,7 @@ def read(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as request dicts (strings; ``autoconfig.normalise`` validates them)."""
     work = df.copy()
     work["ttft_ms"] = work.get("ttft_p99_ms", "")
@@ -97,11 +99,12 @@ def _fill_qps(work: pd.DataFrame, mode: pd.Series) -> None:
             work.at[i, "n_requests"] = str(look[key][1])
 
 
-def predict_frame(df: pd.DataFrame, eff: eff_mod.Efficiency | None = None) -> pd.DataFrame:
-    """Predict every row of ``df`` (strings as read by ``read``); never raises for a bad row."""
+def predict_frame(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFrame:
+    """Predict every row of ``df`` (strings as read by ``read``) with the factor table ``eff``
+    (default: the packaged fit); never raises for a bad row."""
     results = autoconfig.evaluate(_records(df), eff, errors="return")
     out = df.copy()
-    cols: dict[str, list] = {c: [] for c in OUTPUT_COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
     for res in results:
         ok = bool(res.get("feasible")) and not res.get("error")
         err = res.get("error") or ("" if ok else res.get("reason") or "no configuration")
@@ -120,9 +123,11 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def run(path: str | Path, out: str | Path | None = None) -> pd.DataFrame:
-    """Read ``path``, predict, write ``out`` (if given) and return the frame."""
-    result = predict_frame(read(path))
+def run(path: str | Path, out: str | Path | None = None, *,
+        efficiency: Efficiency | None = None) -> pd.DataFrame:
+    """Read ``path``, predict with ``efficiency`` (default: the packaged fit), write ``out``
+    (if given) and return the frame."""
+    result = predict_frame(read(path), efficiency)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         result.to_csv(out, index=False, float_format="%.6g")
@@ -130,6 +135,7 @@ def run(path: str | Path, out: str | Path | None = None) -> pd.DataFrame:
 
 
 def summary(result: pd.DataFrame) -> str:
+    """One line: rows predicted, rows with an error, MdAPE against a measured column if any."""
     n = len(result)
     bad = int((result["error"] != "").sum())
     text = f"{n} rows, {n - bad} predicted, {bad} with an error"

@@ -41,6 +41,7 @@ from infraplan.perf.efficiency import (
     DEFAULTS,
     REFERENCE_ENGINE,
     Efficiency,
+    default_path,
 )
 from infraplan.perf.specs import PRECISIONS, accel_spec
 
@@ -310,15 +311,12 @@ def fit(df: pd.DataFrame, start: Efficiency | None = None, passes: int = 2,
         sol = least_squares(prob.residuals, x0, bounds=(lo, hi), x_scale=0.3, diff_step=1e-3,
                             max_nfev=200)
         eff = Efficiency.from_table(prob.table(sol.x, prov))
-        _LAST_FIT.update(status=int(sol.status), nfev=int(sol.nfev), cost=float(sol.cost))
     return eff
 
 
-_LAST_FIT: dict = {}
-
-
-def predict_rows(df: pd.DataFrame, eff: Efficiency) -> pd.DataFrame:
-    """Predictions for every row (configuration chosen where blank)."""
+def predict_rows(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFrame:
+    """Predictions for every row (configuration chosen where blank) with the factor table
+    ``eff`` (default: the packaged fit)."""
     res = autoconfig.evaluate(records(df), eff, errors="return")
     out = df.copy()
     out["predicted"] = [r.get("output_tokens_per_s", np.nan) if r.get("feasible") else np.nan
@@ -329,21 +327,22 @@ def predict_rows(df: pd.DataFrame, eff: Efficiency) -> pd.DataFrame:
     return out
 
 
-def calibrate(data: str | Path | None = None, out: str | Path | None = None) -> pd.DataFrame:
-    """Refit on ``data`` and write the table to ``out`` (default: the packaged table)."""
-    from infraplan.perf import efficiency
+def calibrate(data: str | Path | None = None, out: str | Path | None = None) -> Efficiency:
+    """Refit on ``data``, write the table to ``out`` (default: the packaged table) and return
+    the fitted ``Efficiency``.
 
+    Nothing else changes: ``efficiency.packaged()`` keeps the table it read first in this
+    process, so pass the returned table to whatever should use the new fit.
+    """
     df = load_measurements(data)
     src = Path(data) if data else DEFAULT_DATA
     prov = (f"fitted {date.today().isoformat()} on {int((df['measured'] > 0).sum())} rows of "
             f"{src.name} by infraplan perf calibrate")
     eff = fit(df, provenance=prov)
-    path = Path(out) if out else efficiency.default_path()
+    path = Path(out) if out else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    eff.table.to_csv(path, index=False, float_format="%.4g")
-    if not out:
-        efficiency.reload()
-    return eff.table
+    eff.to_table().to_csv(path, index=False, float_format="%.4g")
+    return eff
 
 
 def cross_validate(df: pd.DataFrame, by: str, start: Efficiency | None = None,

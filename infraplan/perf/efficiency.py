@@ -24,6 +24,8 @@ same family (FP4 -> FP8 -> 16-bit) before the global value.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -70,13 +72,17 @@ REFERENCE_ENGINE = "trtllm"
 
 @dataclass(frozen=True)
 class Efficiency:
-    """Lookup over an efficiency table with documented fallbacks."""
+    """Lookup over an efficiency table with documented fallbacks.
 
-    compute: dict = field(default_factory=dict)  # (family, cls) -> value
-    memory: dict = field(default_factory=dict)  # family -> value
-    engines: dict = field(default_factory=dict)  # engine -> value
-    scalars: dict = field(default_factory=dict)  # name -> value
-    table: pd.DataFrame | None = None
+    Treated as immutable: the functions of ``infraplan.perf`` take it as an argument and cache
+    results per instance (identity hash), so never mutate one after use; build a new one.
+    """
+
+    compute: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (family, cls)
+    memory: Mapping[str, float] = field(default_factory=dict)  # family -> value
+    engines: Mapping[str, float] = field(default_factory=dict)  # engine -> value
+    scalars: Mapping[str, float] = field(default_factory=dict)  # name -> value
+    table: pd.DataFrame | None = None  # the rows it was built from (``from_table``)
 
     def __hash__(self) -> int:  # identity hash so instances can key caches
         return id(self)
@@ -85,6 +91,7 @@ class Efficiency:
         return self is other
 
     def eta_compute(self, family: str, cls: str) -> float:
+        """Compute efficiency of ``family`` at precision class ``cls`` (with fallbacks)."""
         for fam in [family, *FAMILY_FALLBACK.get(family, [])]:
             for c in [cls, *PRECISION_FALLBACK.get(cls, [])]:
                 if (fam, c) in self.compute:
@@ -95,12 +102,14 @@ class Efficiency:
         return DEFAULTS["eta_compute"]
 
     def eta_memory(self, family: str) -> float:
+        """HBM bandwidth efficiency of ``family`` (with fallbacks)."""
         for fam in [family, *FAMILY_FALLBACK.get(family, []), "*"]:
             if fam in self.memory:
                 return self.memory[fam]
         return DEFAULTS["eta_memory"]
 
     def engine(self, name: str | None) -> float:
+        """Maturity multiplier of engine ``name`` (blank: the reference engine, 1)."""
         if not name:
             return 1.0
         if name in self.engines:
@@ -108,35 +117,50 @@ class Efficiency:
         return self.engines.get("*", 1.0)
 
     def scalar(self, name: str) -> float:
+        """A global scalar (``GLOBALS``), its prior when the table lacks it."""
         return float(self.scalars.get(name, DEFAULTS[name]))
+
+    def to_table(self) -> pd.DataFrame:
+        """The rows this lookup was built from (``COLUMNS``), as ``from_table`` got them."""
+        if self.table is None:
+            raise InfraplanError("efficiency table: built without rows (use from_table)")
+        return self.table
 
     @classmethod
     def from_table(cls, table: pd.DataFrame) -> Efficiency:
+        """Build the lookup from table rows (columns ``COLUMNS``); bad rows raise."""
         missing = [c for c in COLUMNS if c not in table.columns]
         if missing:
             raise InfraplanError(f"efficiency table: missing columns {missing}; expected {COLUMNS}")
-        compute, memory, engines, scalars = {}, {}, {}, {}
-        for row in table.itertuples(index=False):
-            value = float(row.value)
-            fam = str(row.family).strip() or "*"
-            if row.parameter == "eta_compute":
-                compute[(fam, str(row.precision).strip())] = value
-            elif row.parameter == "eta_memory":
-                memory[fam] = value
-            elif row.parameter == "engine":
-                engines[str(row.engine).strip() or "*"] = value
-            elif row.parameter in GLOBALS:
-                scalars[str(row.parameter)] = value
+        compute: dict[tuple[str, str], float] = {}
+        memory: dict[str, float] = {}
+        engines: dict[str, float] = {}
+        scalars: dict[str, float] = {}
+        values = table["value"].to_numpy(dtype=float)
+        for param, family, engine, precision, value in zip(
+            table["parameter"], table["family"], table["engine"], table["precision"], values,
+            strict=True,
+        ):
+            fam = str(family).strip() or "*"
+            if param == "eta_compute":
+                compute[(fam, str(precision).strip())] = float(value)
+            elif param == "eta_memory":
+                memory[fam] = float(value)
+            elif param == "engine":
+                engines[str(engine).strip() or "*"] = float(value)
+            elif param in GLOBALS:
+                scalars[str(param)] = float(value)
             else:
                 raise InfraplanError(
-                    f"efficiency table: unknown parameter {row.parameter!r}; allowed: eta_compute, "
+                    f"efficiency table: unknown parameter {param!r}; allowed: eta_compute, "
                     f"eta_memory, engine, {', '.join(GLOBALS)}"
                 )
         return cls(compute=compute, memory=memory, engines=engines, scalars=scalars, table=table)
 
     @classmethod
     def defaults(cls) -> Efficiency:
-        rows = [
+        """The priors (``DEFAULTS``): the table before any calibration."""
+        rows: list[tuple[str, str, str, str, float, int, str]] = [
             ("eta_compute", "*", "", "16", DEFAULTS["eta_compute"], 0, "prior"),
             ("eta_compute", "*", "", "8", DEFAULTS["eta_compute"], 0, "prior"),
             ("eta_memory", "*", "", "", DEFAULTS["eta_memory"], 0, "prior"),
@@ -146,10 +170,12 @@ class Efficiency:
 
 
 def default_path() -> Path:
+    """Where the packaged table lives (``infraplan/perf/data/efficiency.csv``)."""
     return Path(str(resources.files("infraplan.perf") / "data" / "efficiency.csv"))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
+    """Read an efficiency table CSV (columns ``COLUMNS``) as strings and numbers."""
     path = Path(path)
     if not path.exists():
         raise InfraplanError(f"efficiency table {str(path)!r} does not exist")
@@ -158,33 +184,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return table
 
 
-@lru_cache(maxsize=1)
-def _packaged() -> Efficiency:
-    path = default_path()
-    if not path.exists():
-        return Efficiency.defaults()
+def load(path: str | Path) -> Efficiency:
+    """An ``Efficiency`` from a table file (not cached: every call reads the file)."""
     return Efficiency.from_table(read_table(path))
 
 
-_ACTIVE: list[Efficiency] = []
+@lru_cache(maxsize=1)
+def _read_packaged() -> Efficiency:
+    path = default_path()
+    if not path.exists():
+        return Efficiency.defaults()
+    return load(path)
 
 
-def current() -> Efficiency:
-    """The efficiency table in use: the packaged fit unless ``use()`` set another."""
-    return _ACTIVE[-1] if _ACTIVE else _packaged()
+_PACKAGED_LOCK = threading.Lock()
 
 
-def use(eff: Efficiency | None) -> None:
-    """Make ``eff`` the table used by ``predict`` / ``server_capacity`` (``None`` = packaged)."""
-    from infraplan.perf import autoconfig
+def packaged() -> Efficiency:
+    """The packaged fit (``data/efficiency.csv``; the priors if the file is absent).
 
-    _ACTIVE.clear()
-    if eff is not None:
-        _ACTIVE.append(eff)
-    autoconfig.clear_cache()
-
-
-def reload() -> None:
-    """Re-read the packaged table (after ``infraplan perf calibrate`` rewrote it)."""
-    _packaged.cache_clear()
-    use(None)
+    Read once per process and shared: a cached read of a package file, not a setting. The lock
+    makes concurrent first calls return the same object (the object keys capacity caches).
+    After ``infraplan perf calibrate`` rewrote the file, use the table ``calibrate`` returns or
+    ``load(default_path())``; this keeps returning what it read first.
+    """
+    with _PACKAGED_LOCK:
+        return _read_packaged()
