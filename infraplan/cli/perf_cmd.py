@@ -183,6 +183,6 @@ def calibrate_command(
     for col in ("parameter", "family", "engine", "precision", "value", "n_rows"):
         show.add_column(col)
     for row in table.itertuples(index=False):
-        show.add_row(row.parameter, row.family, row.engine, row.precision, f"{row.value:.4g}",
-                     str(row.n_rows))
+        show.add_row(str(row.parameter), str(row.family), str(row.engine), str(row.precision),
+                     f"{row.value:.4g}", str(row.n_rows))
     (console if console.is_terminal else Console(width=200)).print(show)

@@ -39,7 +39,8 @@ def default_precision(accel_id: str) -> str:
     return "fp8" if a.supports("fp8") else "bf16"
 
 
-def _as_int(value, name: str) -> int | None:
+def _as_int(value: Any, name: str) -> int | None:
+    """A positive whole number from a cell (str, number, blank/NaN -> ``None``)."""
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -56,7 +57,8 @@ def _as_int(value, name: str) -> int | None:
     return int(float(value))
 
 
-def _as_float(value, name: str) -> float | None:
+def _as_float(value: Any, name: str) -> float | None:
+    """A positive number from a cell (``inf`` allowed; blank/NaN -> ``None``)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -76,7 +78,7 @@ def _as_float(value, name: str) -> float | None:
     return value
 
 
-def normalise(rec: dict) -> dict:
+def normalise(rec: dict[str, Any]) -> dict[str, Any]:
     """Validate one request and fill documented defaults; raises ``InfraplanError``."""
     model = str(rec.get("model") or "").strip()
     accel = str(rec.get("accelerator") or "").strip()
@@ -149,11 +151,12 @@ MLPERF_ISL = {"llama2-70b": 230.0, "mixtral-8x7b": 350.0, "gptj-6b": 1000.0}
 DEFAULT_ISL = 1024.0
 
 
-def default_isl(model: str, benchmark=None) -> float:
+def default_isl(model: str, benchmark: object = None) -> float:
+    """Mean input of the model's MLPerf dataset, else ``DEFAULT_ISL`` (docs/perf.md)."""
     return MLPERF_ISL.get(model, DEFAULT_ISL)
 
 
-def candidates(req: dict) -> list[tuple[str, int, int]]:
+def candidates(req: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(precision, tp, pp) combinations to try for a normalised request."""
     m, a = model_spec(req["model"]), accel_spec(req["accelerator"])
     precs = [req["precision"]] if req["precision"] else [default_precision(req["accelerator"])]
@@ -213,8 +216,8 @@ def evaluate(records: list[dict[str, Any]], eff: Efficiency | None = None,
     owner_arr = np.asarray(owner)
     score = np.where(res["feasible"], res["output_tps"], -1.0)
     gpus = cases.tp * cases.pp
-    for i, req in enumerate(reqs):
-        if req is None or out[i]:
+    for i, request in enumerate(reqs):
+        if request is None or out[i]:
             continue
         idx = np.flatnonzero(owner_arr == i)
         # best feasible; tie-break on fewer GPUs per replica; if none is feasible, report the
@@ -223,11 +226,12 @@ def evaluate(records: list[dict[str, Any]], eff: Efficiency | None = None,
             best = idx[np.lexsort((gpus[idx], -score[idx]))[0]]
         else:
             best = idx[np.argmax(gpus[idx] + 1e-3 * res["reason_code"][idx])]
-        out[i] = _result(req, case_recs[best], cases, res, best)
+        out[i] = _result(case_recs[best], cases, res, int(best))
     return out
 
 
-def _run_modes(cases: phys.Cases, recs: list[dict]) -> dict[str, np.ndarray]:
+def _run_modes(cases: phys.Cases, recs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Evaluate every case in its record's mode; feasibility, reason code, memory per case."""
     n = len(recs)
     modes = np.array([r["mode"] for r in recs])
     keys = ("output_tps", "requests_per_s", "ttft", "tpot", "batch")
@@ -277,6 +281,7 @@ def _run_modes(cases: phys.Cases, recs: list[dict]) -> dict[str, np.ndarray]:
 
 
 def _bound(compute: float, memory: float, comm: float, time: float) -> str:
+    """What dominates an iteration: communication, compute or memory."""
     if comm > 0.35 * time:
         return "communication"
     if compute >= memory:
@@ -284,7 +289,9 @@ def _bound(compute: float, memory: float, comm: float, time: float) -> str:
     return "memory"
 
 
-def _result(req: dict, case: dict, cases: phys.Cases, res: dict, j: int) -> dict:
+def _result(case: dict[str, Any], cases: phys.Cases, res: dict[str, np.ndarray],
+            j: int) -> dict[str, Any]:
+    """The output dict of case ``j`` (the chosen configuration of one request)."""
     one = cases.take([j])
     it = {k: np.array([res["it_" + k][j]]) for k in ("time", "compute", "memory", "comm")}
     pw = phys.power(one, it, busy=res["busy"][j])
@@ -323,7 +330,8 @@ def _result(req: dict, case: dict, cases: phys.Cases, res: dict, j: int) -> dict
     }
 
 
-def _reason(case: dict, one: phys.Cases, res: dict, j: int) -> str:
+def _reason(case: dict[str, Any], one: phys.Cases, res: dict[str, np.ndarray], j: int) -> str:
+    """Why case ``j`` is infeasible, in words: memory, or latency limits out of reach."""
     if res["reason_code"][j] == 1:
         need = float(phys.weight_bytes(one)[0]) / 1e9
         have = float(one.mem[0]) * case["tp"] * case["pp"] / 1e9

@@ -84,19 +84,29 @@ def _fill_qps(work: pd.DataFrame, mode: pd.Series) -> None:
     if "output_tokens_per_s" not in work:
         return
     table = pd.read_csv(calibration._packaged("trtllm_v0.14_online_serving.csv"))
+    num = table[["isl", "osl", "output_tokens_per_s"]].to_numpy(dtype=float)
     look = {
-        (r.model, r.accelerator, float(r.isl), float(r.osl), float(r.output_tokens_per_s)):
-        (r.qps, r.n_requests) for r in table.itertuples(index=False)
+        (model, accel, float(isl), float(osl), float(tps)): (rate, n_req)
+        for model, accel, (isl, osl, tps), rate, n_req in zip(
+            table["model"], table["accelerator"], num, table["qps"], table["n_requests"],
+            strict=True)
     }
     for i in work.index[(mode == "qps") & (work["qps"] == "")]:
         try:
-            key = (work.at[i, "model"], work.at[i, "accelerator"], float(work.at[i, "isl"]),
-                   float(work.at[i, "osl"]), float(work.at[i, "output_tokens_per_s"]))
+            key = (work.at[i, "model"], work.at[i, "accelerator"], _cell(work.at[i, "isl"]),
+                   _cell(work.at[i, "osl"]), _cell(work.at[i, "output_tokens_per_s"]))
         except ValueError:
             continue
         if key in look:
             work.at[i, "qps"] = str(look[key][0])
             work.at[i, "n_requests"] = str(look[key][1])
+
+
+def _cell(value: object) -> float:
+    """``float`` of a cell (a string or a number); anything else raises ``ValueError``."""
+    if isinstance(value, str | int | float | np.number):
+        return float(value)
+    raise ValueError(f"not a number: {value!r}")
 
 
 def predict_frame(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFrame:
@@ -120,6 +130,7 @@ def predict_frame(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFra
 
 
 def _one_line(text: str) -> str:
+    """``text`` with runs of whitespace (newlines too) as single spaces (one CSV line)."""
     return " ".join(str(text).split())
 
 

@@ -29,6 +29,7 @@ import math
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,11 +141,12 @@ FIELDS = ["model", "accelerator", "n_accel", "tp", "pp", "precision", "isl", "os
           "benchmark"]
 
 
-def records(df: pd.DataFrame) -> list[dict]:
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``df`` as request dicts (``FIELDS`` present in it; NaN -> ``None``)."""
     cols = [c for c in FIELDS if c in df.columns]
     out = []
     for row in df[cols].itertuples(index=False):
-        rec = {}
+        rec: dict[str, Any] = {}
         for k, v in zip(cols, row, strict=True):
             rec[k] = None if (isinstance(v, float) and math.isnan(v)) else v
         out.append(rec)
@@ -158,7 +160,7 @@ def records(df: pd.DataFrame) -> list[dict]:
 class _Problem:
     """Rows with a fixed configuration each, and the map from parameters to case arrays."""
 
-    def __init__(self, df: pd.DataFrame, eff: Efficiency):
+    def __init__(self, df: pd.DataFrame, eff: Efficiency) -> None:
         recs = records(df)
         chosen = autoconfig.evaluate(recs, eff, errors="return")
         keep, case_recs = [], []
@@ -206,7 +208,9 @@ class _Problem:
         ("power_derate_exponent", 0.01, 3.0, 1.0),
     )
 
-    def split(self, x):
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                            float, np.ndarray]:
+        """Parameter vector -> (compute, memory, engine, class means, memory mean, globals)."""
         a = 0
         c = x[a:a + self.nc]
         a += self.nc
@@ -220,7 +224,8 @@ class _Problem:
         g = x[a + 1:]
         return c, m, e, mu_c, mu_m, g
 
-    def x0(self, eff: Efficiency):
+    def x0(self, eff: Efficiency) -> np.ndarray:
+        """Start vector (log space) from the factors of ``eff``."""
         c = [math.log(eff.eta_compute(f, k)) for f, k in self.cpairs]
         m = [math.log(eff.eta_memory(f)) for f in self.families]
         e = [math.log(eff.engine(x)) for x in self.engines]
@@ -228,7 +233,8 @@ class _Problem:
         g = [math.log(eff.scalar(name)) for name, *_ in self.GLOBAL_FIT]
         return np.array([*c, *m, *e, *mu_c, math.log(eff.eta_memory("*")), *g])
 
-    def bounds(self):
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the parameter vector (log space)."""
         lo = ([math.log(0.05)] * (self.nc + self.nm) + [math.log(0.3)] * self.ne
               + [math.log(0.05)] * (len(self.classes) + 1)
               + [math.log(b[1]) for b in self.GLOBAL_FIT])
@@ -236,7 +242,8 @@ class _Problem:
               + [0.0] * (len(self.classes) + 1) + [math.log(b[2]) for b in self.GLOBAL_FIT])
         return np.array(lo), np.array(hi)
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted output tokens/s of every row at parameters ``x`` (NaN: infeasible)."""
         c, m, e, _, _, g = self.split(x)
         eng = np.where(self.i_e >= 0, np.exp(e[np.maximum(self.i_e, 0)]) if self.ne else 1.0,
                        1.0)
@@ -257,7 +264,8 @@ class _Problem:
         res = autoconfig._run_modes(cases, self.recs)
         return np.where(res["feasible"], res["output_tps"], np.nan)
 
-    def residuals(self, x):
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Robustified log errors of the rows followed by the prior terms."""
         pred = self.predict(x)
         r = np.log(np.maximum(np.nan_to_num(pred, nan=1e-3), 1e-3) / self.measured)
         # soft-L1 robust loss on the data only: r'^2 = 2 f^2 (sqrt(1 + r^2/f^2) - 1)
@@ -274,7 +282,8 @@ class _Problem:
                  np.array([(mu_m - math.log(DEFAULTS["eta_memory"])) / 1.0]), g_prior]
         return np.concatenate([r, *prior])
 
-    def table(self, x, provenance: str) -> pd.DataFrame:
+    def table(self, x: np.ndarray, provenance: str) -> pd.DataFrame:
+        """The fitted factors at ``x`` as an efficiency table (``COLUMNS``)."""
         c, m, e, mu_c, mu_m, g = self.split(x)
         rows = []
         for (fam, k), v, n in zip(self.cpairs, c, self.n_rows_c, strict=True):
@@ -363,7 +372,8 @@ def cross_validate(df: pd.DataFrame, by: str, start: Efficiency | None = None,
     return out
 
 
-def _cv_one(job) -> pd.DataFrame:
+def _cv_one(job: tuple[pd.DataFrame, str, Any, Efficiency | None]) -> pd.DataFrame:
+    """One leave-one-group-out fold: fit without ``group``, predict its rows."""
     df, by, group, start = job
     train = df[df[by] != group]
     test = df[df[by] == group]

@@ -24,6 +24,7 @@ The model (equations in docs/perf.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -111,16 +112,18 @@ class Cases:
     def __len__(self) -> int:
         return len(self.tp)
 
-    def take(self, idx) -> Cases:
+    def take(self, idx: np.ndarray | list[int]) -> Cases:
+        """The cases at positions ``idx``."""
         return Cases(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
     @staticmethod
     def concat(parts: list[Cases]) -> Cases:
+        """All cases of ``parts``, in order."""
         return Cases(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                         for f in fields(Cases)})
 
 
-def build_cases(records: list[dict], eff: Efficiency) -> Cases:
+def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
     """Turn records (model, accelerator, precision, tp, pp, n_accel, isl, osl[, beams, engine])
     into arrays. Ids must exist and the precision must be supported (checked by the caller)."""
     cols: dict[str, list[float]] = {f.name: [] for f in fields(Cases)}
@@ -324,7 +327,8 @@ def soft_max(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
     return hi * np.power(np.power(a / hi, k) + np.power(b / hi, k), 1.0 / k)
 
 
-def decode_mix(c: Cases, batch: np.ndarray) -> tuple:
+def decode_mix(c: Cases,
+               batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Steady-state token mix of an iteration with ``batch`` sequences in flight."""
     n_dec = batch * c.beams
     n_pre = batch * c.isl / c.osl
@@ -365,7 +369,8 @@ def prefill_time(c: Cases, batch: np.ndarray) -> np.ndarray:
 # power
 
 
-def power(c: Cases, it: dict[str, np.ndarray], busy: np.ndarray | float = 1.0) -> dict:
+def power(c: Cases, it: dict[str, np.ndarray],
+          busy: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Accelerator and host power while the group runs iterations ``it`` a fraction ``busy``."""
     t = np.maximum(it["time"], 1e-12)
     activity = np.clip((it["compute"] + it["comm"] * 0.3 + MEM_ACTIVITY * it["memory"]) / t,

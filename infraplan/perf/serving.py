@@ -17,6 +17,8 @@ the group computes).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from infraplan.perf.model import Cases, max_batch, prefill_time, steady_state
@@ -24,17 +26,19 @@ from infraplan.perf.model import Cases, max_batch, prefill_time, steady_state
 Z99 = 2.326  # standard normal 99th percentile
 
 
-def _norm_pdf(x):
+def _norm_pdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal density."""
     return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
 
 
-def _norm_cdf(x):
+def _norm_cdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal distribution function."""
     from scipy.special import ndtr
 
     return ndtr(x)
 
 
-def _slot_time(c: Cases, batch: np.ndarray) -> dict:
+def _slot_time(c: Cases, batch: np.ndarray) -> dict[str, np.ndarray]:
     """Per-replica steady state at ``batch``: TPOT, TTFT (no queueing) and slot holding time."""
     ss = steady_state(c, batch)
     ttft = prefill_time(c, batch)
@@ -44,7 +48,8 @@ def _slot_time(c: Cases, batch: np.ndarray) -> dict:
     return {**ss, "ttft": ttft, "hold": hold}
 
 
-def offline(c: Cases) -> dict[str, np.ndarray]:
+def offline(c: Cases) -> dict[str, Any]:
+    """All requests queued: the largest batch memory and the engine allow."""
     batch = np.maximum(max_batch(c), 1.0)
     st = _slot_time(c, batch)
     rps = c.replicas * batch / st["hold"]
@@ -52,7 +57,8 @@ def offline(c: Cases) -> dict[str, np.ndarray]:
             "tpot": st["tpot"], "batch": batch, "it": st, "busy": np.ones_like(batch)}
 
 
-def concurrency(c: Cases, n: np.ndarray) -> dict[str, np.ndarray]:
+def concurrency(c: Cases, n: np.ndarray) -> dict[str, Any]:
+    """``n`` requests in flight (closed loop), spread over the replicas."""
     n = np.maximum(np.asarray(n, dtype=float), 1.0)
     used = np.minimum(c.replicas, n)
     cap = np.maximum(max_batch(c), 1.0)
@@ -65,7 +71,7 @@ def concurrency(c: Cases, n: np.ndarray) -> dict[str, np.ndarray]:
             "tpot": st["tpot"], "batch": batch, "it": st, "busy": used / c.replicas}
 
 
-def _p99_wait(slots, rho, hold):
+def _p99_wait(slots: np.ndarray, rho: np.ndarray, hold: np.ndarray) -> np.ndarray:
     """p99 of the M/M/c waiting time (Halfin-Whitt approximation of Erlang C)."""
     beta = np.maximum((1 - rho) * np.sqrt(slots), 1e-9)
     p_wait = 1.0 / (1.0 + beta * _norm_cdf(beta) / _norm_pdf(np.minimum(beta, 30.0)))
@@ -74,7 +80,10 @@ def _p99_wait(slots, rho, hold):
     return np.where(p_wait > 0.01, np.log(np.maximum(p_wait, 1e-300) / 0.01) / rate, 0.0)
 
 
-def _server_eval(c: Cases, u: np.ndarray, slots: np.ndarray, ttft_lim, tpot_lim):
+def _server_eval(c: Cases, u: np.ndarray, slots: np.ndarray, ttft_lim: np.ndarray,
+                 tpot_lim: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray,
+                                                np.ndarray, np.ndarray]:
+    """At utilisation ``u`` of the slots: meets-SLO flags, slot times, p99 TTFT/TPOT, batch."""
     batch = np.maximum(u * slots, 1e-3)
     st = _slot_time(c, batch)
     hi = np.minimum(batch + Z99 * np.sqrt(batch), slots)
@@ -85,7 +94,8 @@ def _server_eval(c: Cases, u: np.ndarray, slots: np.ndarray, ttft_lim, tpot_lim)
     return ok, st, ttft99, tpot99, batch
 
 
-def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray, iters: int = 20) -> dict:
+def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray,
+           iters: int = 20) -> dict[str, Any]:
     """Largest Poisson rate meeting p99 TTFT <= ttft_lim and p99 TPOT <= tpot_lim (seconds)."""
     ttft_lim = np.broadcast_to(np.asarray(ttft_lim, dtype=float), (len(c),))
     tpot_lim = np.broadcast_to(np.asarray(tpot_lim, dtype=float), (len(c),))
@@ -109,7 +119,8 @@ def server(c: Cases, ttft_lim: np.ndarray, tpot_lim: np.ndarray, iters: int = 20
             "ttft_min": ttft_min, "tpot_min": tpot_min}
 
 
-def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray, iters: int = 40) -> dict:
+def qps(c: Cases, rate: np.ndarray, n_requests: np.ndarray,
+        iters: int = 40) -> dict[str, Any]:
     """Finite run of ``n_requests`` offered at ``rate`` requests/s (inf = all at once)."""
     rate = np.asarray(rate, dtype=float)
     n_requests = np.asarray(n_requests, dtype=float)

@@ -10,15 +10,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, TypedDict
+
+import pandas as pd
 
 from infraplan import catalog
 from infraplan.errors import InfraplanError, UnknownIdError
 
 GIB = 2**30
 
+
+
+class Precision(TypedDict):
+    """Bytes per weight / KV element / embedding element, the catalog peak column, the class."""
+
+    w: float
+    kv: float
+    lm: float
+    peak: str
+    cls: str
+
+
 #: precisions understood by the model: bytes per weight, bytes per KV element, bytes of the
 #: (unquantised) embedding / LM head, and which dense peak of the accelerator the GEMMs run at.
-PRECISIONS: dict[str, dict[str, object]] = {
+PRECISIONS: dict[str, Precision] = {
     "bf16": {"w": 2.0, "kv": 2.0, "lm": 2.0, "peak": "bf16_tflops", "cls": "16"},
     "fp16": {"w": 2.0, "kv": 2.0, "lm": 2.0, "peak": "bf16_tflops", "cls": "16"},
     "fp8": {"w": 1.0, "kv": 1.0, "lm": 2.0, "peak": "fp8_tflops", "cls": "8"},
@@ -98,6 +113,7 @@ class ModelSpec:
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model has routed experts."""
         return self.n_experts > 0
 
     @property
@@ -154,19 +170,32 @@ class AccelSpec:
     power_ratio: float = 1.0  # board power per peak FLOP relative to the family's SXM/OAM parts
 
     def supports(self, precision: str) -> bool:
+        """Whether the accelerator has a dense peak (tensor-core format) for ``precision``."""
         return precision in self.peaks
 
     def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s at ``precision`` (``KeyError`` if unsupported)."""
         return self.peaks[precision]
 
 
-def _num(row, field: str, default: float = 0.0) -> float:
+def _num(row: pd.Series | dict[str, Any], field: str, default: float = 0.0) -> float:
+    """A numeric catalog cell; blank, NaN or non-numeric -> ``default``."""
     value = row.get(field)
+    if value is None:
+        return default
     try:
         out = float(value)
     except (TypeError, ValueError):
         return default
     return default if math.isnan(out) else out
+
+
+def _row(table: pd.DataFrame, key: str) -> pd.Series:
+    """Row ``key`` of a catalog table (ids are unique: the catalog loader checks)."""
+    row = table.loc[key]
+    if not isinstance(row, pd.Series):
+        raise InfraplanError(f"catalog: id {key!r} is not unique")
+    return row
 
 
 @cache
@@ -175,7 +204,7 @@ def model_spec(model_id: str, field: str | None = "model") -> ModelSpec:
     table = catalog.models()
     if model_id not in table.index:
         raise UnknownIdError("model", model_id, table.index, field=field)
-    r = table.loc[model_id]
+    r = _row(table, model_id)
     n_layers = int(_num(r, "n_layers"))
     hidden = int(_num(r, "hidden_size"))
     n_heads = int(_num(r, "n_heads"))
@@ -235,7 +264,7 @@ def accel_spec(accel_id: str, field: str | None = "accelerator") -> AccelSpec:
     table = catalog.accelerators()
     if accel_id not in table.index:
         raise UnknownIdError("accelerator", accel_id, table.index, field=field)
-    r = table.loc[accel_id]
+    r = _row(table, accel_id)
     peaks = {}
     for prec, info in PRECISIONS.items():
         val = _num(r, str(info["peak"]))
@@ -257,16 +286,17 @@ def accel_spec(accel_id: str, field: str | None = "accelerator") -> AccelSpec:
     )
 
 
-def _watts_per_flop(r) -> float:
+def _watts_per_flop(r: pd.Series) -> float:
+    """Board power per dense 8-bit peak FLOP/s (0 without a peak)."""
     peak8 = _num(r, "fp8_tflops") or _num(r, "int8_tops") or 2 * _num(r, "bf16_tflops")
     return _num(r, "tdp_w") / peak8 if peak8 > 0 else 0.0
 
 
-def _power_ratio(table, accel_id: str) -> float:
+def _power_ratio(table: pd.DataFrame, accel_id: str) -> float:
     """Board power per peak FLOP of a PCIe/NVL card relative to the full-power (SXM/OAM) parts
     of its family; 1 for full-power parts and for families without one. Below 1 the card cannot
     sustain its boost clock under dense load (see docs/perf.md, power derate)."""
-    r = table.loc[accel_id]
+    r = _row(table, accel_id)
     if str(r.get("form_factor") or "").lower() not in ("pcie", "nvl"):
         return 1.0
     fam = table[(table["family"] == r["family"])
