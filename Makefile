@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= examples/gulf-partnership.yaml
 OUT ?= out/gulf-partnership
 
-.PHONY: run test install dev lint bench clean
+.PHONY: run test test-slow test-all install dev lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ run: install
 
 lint: dev
 	$(BIN)/ruff check infraplan tests benchmarks
+	$(BIN)/mypy infraplan
 
+# the fast suite (under 3 minutes); tests marked slow run in CI (.ci/run) and in test-all
 test: lint
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: dev
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: lint
 	$(BIN)/python -m pytest -q
 
 bench: dev

@@ -1,4 +1,4 @@
-"""Demand: requests/s and tokens/s per region x service x year x hour (UTC).
+"""Demand: requests/s per region x service x year x hour (UTC).
 
 users(r, s, y)      = population(r) x internet_share(r) x adoption(s, y)
 requests/day        = users x requests_per_user_per_day(s)
@@ -15,6 +15,7 @@ import pandas as pd
 
 from infraplan import catalog
 from infraplan.scenario import Scenario, Service
+from infraplan.units import as_float
 
 HOURS = np.arange(24)
 
@@ -91,51 +92,32 @@ def region_table(scn: Scenario) -> pd.DataFrame:
         population = (
             r.population
             if r.population is not None
-            else (float(c["population_m"]) * 1e6 * r.population_share)
+            else (as_float(c["population_m"]) * 1e6 * r.population_share)
         )
         rows.append(
             {
                 "id": r.id,
                 "name": r.name or (r.id if r.population_share == 1 else f"{r.id}"),
                 "country": r.country,
-                "lat": r.lat if r.lat is not None else float(c["lat"]),
-                "lon": r.lon if r.lon is not None else float(c["lon"]),
+                "lat": r.lat if r.lat is not None else as_float(c["lat"]),
+                "lon": r.lon if r.lon is not None else as_float(c["lon"]),
                 "population": population,
                 "internet_share": (
                     r.internet_share
                     if r.internet_share is not None
-                    else float(c["internet_users_pct"]) / 100
+                    else as_float(c["internet_users_pct"]) / 100
                 ),
-                "utc_offset": r.utc_offset if r.utc_offset is not None else float(c["utc_offset"]),
+                "utc_offset": r.utc_offset
+                if r.utc_offset is not None
+                else as_float(c["utc_offset"]),
             }
         )
     return pd.DataFrame(rows).set_index("id")
 
 
-def service_table(scn: Scenario) -> pd.DataFrame:
-    """Services as a table (one row per service id)."""
-    rows = [
-        {
-            "id": s.id,
-            "sector": s.sector,
-            "model": s.model,
-            "requests_per_user_per_day": s.requests_per_user_per_day,
-            "input_tokens": s.input_tokens,
-            "output_tokens": s.output_tokens,
-            "ttft_ms": s.ttft_ms,
-            "tpot_ms": s.tpot_ms,
-            "network_budget_ms": s.network_ms,
-            "data_class": s.data_class,
-            "kind": s.kind,
-            "precision": s.precision,
-        }
-        for s in scn.services
-    ]
-    return pd.DataFrame(rows).set_index("id")
-
-
 def demand_table(scn: Scenario) -> pd.DataFrame:
-    """Long table: year, hour_utc, region, service, users, requests_per_s, tokens per s."""
+    """Long table: year, hour_utc, region, service, users, requests_per_s (workload-neutral;
+    the workload adds its own work rates, e.g. tokens per second)."""
     regions = region_table(scn)
     years = scn.horizon.years
     frames = []
@@ -146,7 +128,7 @@ def demand_table(scn: Scenario) -> pd.DataFrame:
         for rid in served:
             r = regions.loc[rid]
             users = r["population"] * r["internet_share"] * adopt  # (Y,)
-            shape = to_utc(local, r["utc_offset"])  # (24,) sums to 1
+            shape = to_utc(local, as_float(r["utc_offset"]))  # (24,) sums to 1
             rps = np.outer(users * s.requests_per_user_per_day, shape) / 3600.0  # (Y, 24)
             frames.append(
                 pd.DataFrame(
@@ -160,8 +142,4 @@ def demand_table(scn: Scenario) -> pd.DataFrame:
                     }
                 )
             )
-    out = pd.concat(frames, ignore_index=True)
-    svc = service_table(scn)
-    out["input_tokens_per_s"] = out["requests_per_s"] * out["service"].map(svc["input_tokens"])
-    out["output_tokens_per_s"] = out["requests_per_s"] * out["service"].map(svc["output_tokens"])
-    return out
+    return pd.concat(frames, ignore_index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy_financial as npf
 
 
 def annuity_factor(rate: float, years: int) -> float:
@@ -30,25 +31,14 @@ def alive_matrix(vintages: list[int], years: list[int], lifetime: int) -> np.nda
 
 def npv(cash: np.ndarray, rate: float) -> float:
     """Net present value of a yearly cash-flow series starting at t=0."""
-    t = np.arange(len(cash))
-    return float(np.sum(np.asarray(cash) / (1 + rate) ** t))
+    return float(npf.npv(rate, np.asarray(cash, dtype=float)))
 
 
-def irr(cash: np.ndarray, lo: float = -0.99, hi: float = 10.0, tol: float = 1e-9) -> float | None:
-    """Internal rate of return by bisection; None when the cash flow does not change sign."""
+def irr(cash: np.ndarray) -> float | None:
+    """Internal rate of return (numpy-financial); None when the cash flow does not change sign
+    or has no rate."""
     cash = np.asarray(cash, dtype=float)
     if not (np.any(cash > 0) and np.any(cash < 0)):
         return None
-    f_lo, f_hi = npv(cash, lo), npv(cash, hi)
-    if f_lo * f_hi > 0:
-        return None
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        f_mid = npv(cash, mid)
-        if abs(f_mid) < tol:
-            break
-        if f_lo * f_mid < 0:
-            hi = mid
-        else:
-            lo, f_lo = mid, f_mid
-    return (lo + hi) / 2
+    r = float(npf.irr(cash))
+    return r if np.isfinite(r) else None

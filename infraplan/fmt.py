@@ -142,3 +142,81 @@ def exact(x: object) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+# --------------------------------------------------------------------------------------------
+# words for the plan's figures, shared by the HTML report and the terminal summary
+
+METRIC_LABELS: dict[str, str] = {
+    "total_cost_usd": "Total cost of the plan (present value)",
+    "objective_usd": "Objective (cost + value of lost service and unfinished training)",
+    "serving_cost_usd": "Serving cost (present value)",
+    "training_cost_usd": "Training cost (present value)",
+    "cost_per_million_tokens_usd": "Cost per million tokens (serving only)",
+    "cost_per_million_output_tokens_usd": "Cost per million output tokens (serving only)",
+    "cost_per_active_user_year_usd": "Serving cost per active user per year",
+    "cost_per_resident_served_year_usd": "Serving cost per resident served per year",
+    "energy_mwh": "Energy",
+    "emissions_tco2": "Emissions",
+    "peak_it_power_mw": "Peak IT power",
+    "peak_facility_power_mw": "Peak facility power",
+    "served_fraction": "Demand served",
+    "served_tokens": "Tokens served",
+    "accelerators_installed_max": "Accelerators installed",
+    "saving_vs_baseline_usd": "Saving against the naive baseline",
+    "saving_vs_baseline_pct": "Saving against the naive baseline (%)",
+    "saving_vs_baseline_excl_penalties_usd": "Saving against the naive baseline, cost only",
+    "saving_vs_baseline_excl_penalties_pct": "Saving against the naive baseline, cost only (%)",
+    "cost_per_citizen_year_usd": "Cost per citizen-year (older results)",
+}
+"""Plain-words name of each key of ``metrics`` (and of ``objective_usd``), the one place the
+report and the terminal take them from."""
+
+METRIC_NOTES: dict[str, str] = {
+    "total_cost_usd": "capital, energy, O&M, carbon, renewables; lost service not included",
+    "objective_usd": "what the optimiser minimises; not a cost",
+    "serving_cost_usd": "part of the total cost that serves the services",
+    "training_cost_usd": "part of the total cost that trains the campaigns",
+    "cost_per_million_tokens_usd": "serving cost / million tokens served, input + output",
+    "cost_per_million_output_tokens_usd": "serving cost / million output tokens served",
+    "cost_per_active_user_year_usd": "a person using two services counts twice",
+    "cost_per_resident_served_year_usd": "residents of regions that at least one service serves",
+    "energy_mwh": "facility, whole horizon",
+    "emissions_tco2": "grid average, whole horizon",
+    "peak_it_power_mw": "all sites together, busiest hour",
+    "served_fraction": "share of requests",
+    "served_tokens": "input + output, whole horizon",
+    "accelerators_installed_max": "at most, in any year",
+    "saving_vs_baseline_usd": "lost service valued on both sides",
+    "saving_vs_baseline_excl_penalties_usd": "lost service and unfinished training left out",
+    "cost_per_citizen_year_usd": "older results: all costs over all regions' population",
+}
+"""A short qualifier under a metric's label (cards, tooltips)."""
+
+OLDER_METRIC_LABELS: dict[str, str] = {
+    "cost_per_million_tokens_usd": "Cost per million tokens (training included)",
+    "cost_per_million_output_tokens_usd": "Cost per million output tokens (training included)",
+}
+"""Labels that differ in results.json files of the older contract (the one with
+``cost_per_citizen_year_usd``), whose costs per token included training."""
+
+RELAXATION_LABEL = "continuous relaxation: fractional servers, not a plan you can buy as is"
+"""Shown next to every server or accelerator count of a plan solved with fractional servers
+(``solve.integer_servers`` false)."""
+
+
+def metric_label(key: str, older: bool = False) -> str:
+    """Plain-words name of a metric key (``served_fraction`` -> ``Demand served``); unknown keys
+    are spelled out from the key itself. ``older``: the words for a file of the older contract
+    (see :data:`OLDER_METRIC_LABELS`)."""
+    if older and key in OLDER_METRIC_LABELS:
+        return OLDER_METRIC_LABELS[key]
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    words = key.removesuffix("_usd").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def metric_note(key: str) -> str:
+    """The short qualifier of a metric ('' when it needs none)."""
+    return METRIC_NOTES.get(key, "")

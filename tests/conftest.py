@@ -22,6 +22,7 @@ def fixed_capacity(
     ttft_ms: float,
     tpot_ms: float,
     precision: str | None = None,
+    efficiency: object = None,
 ) -> perf.ServerCapacity:
     rps, busy, idle = FIXED.get(accelerator, (5.0, 10_000.0, 2_000.0))
     # a tighter server TTFT budget lowers capacity (monotone, like the real model)
@@ -92,6 +93,8 @@ BASE: dict[str, Any] = {
     "accelerators": ["h100-sxm"],
     # hand-worked tests price lost service at 20 USD per million tokens
     "economics": {"unserved_usd_per_mtok": 20.0},
+    # hand-worked LP cases: the continuous relaxation (whole-server plans have their own tests)
+    "solver": {"integer_servers": False},
 }
 
 

@@ -13,13 +13,17 @@ from infraplan.demand import adoption_by_year, demand_table, profile_weights, to
 from infraplan.finance import alive_matrix, annuity_factor, discount_factors, irr, npv
 from infraplan.network import great_circle_km, rtt_ms
 from infraplan.scenario import parse_scenario
+from infraplan.workloads import LLM
 
 
 def test_flat_demand_known_answer(base_scenario: dict[str, Any]) -> None:
-    d = demand_table(parse_scenario(base_scenario))
+    scn = parse_scenario(base_scenario)
+    d = demand_table(scn)
     assert len(d) == 24
     np.testing.assert_allclose(d["requests_per_s"], 100.0)
-    np.testing.assert_allclose(d["output_tokens_per_s"], 100.0 * 200)
+    # the table is workload-neutral; the LLM workload adds its tokens per second
+    work = LLM.demand_work(d, LLM.service_rows(scn))
+    np.testing.assert_allclose(work["output_tokens_per_s"], 100.0 * 200)
 
 
 def test_utc_shift_moves_peak() -> None:

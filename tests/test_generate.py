@@ -84,6 +84,7 @@ def test_generated_sites_are_real_hubs_first_then_jittered_copies() -> None:
 @settings(
     max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@pytest.mark.slow
 @given(seed=st.integers(0, 1000))
 def test_generated_scenario_solves_and_keeps_the_invariants(seed: int) -> None:
     """A small generated scenario (residency, chip caps, a training campaign) plans to optimality

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from infraplan import catalog
 from infraplan.finance import annuity_factor
-from infraplan.optimize import plan
-from infraplan.results import COST_COMPONENTS
+from infraplan.model.costs import COMPONENTS
+from infraplan.pipeline import plan
 from infraplan.scenario import parse_scenario
 
 pytestmark = pytest.mark.usefixtures("fixed_perf")
@@ -58,9 +58,13 @@ def test_known_answer_one_region_one_site(base_scenario: dict[str, Any]) -> None
     assert res.metrics["cost_per_million_tokens_usd"] == pytest.approx(
         sum(expected.values()) / (tokens_per_year / 1e6), rel=1e-6
     )
-    assert res.metrics["cost_per_citizen_year_usd"] == pytest.approx(
+    assert res.metrics["cost_per_resident_served_year_usd"] == pytest.approx(
         sum(expected.values()) / 1e6, rel=1e-6
     )
+    assert res.metrics["cost_per_active_user_year_usd"] == pytest.approx(
+        sum(expected.values()) / 1e6, rel=1e-6
+    )
+    assert res.metrics["training_cost_usd"] == 0.0
 
 
 def test_integer_servers_round_up(base_scenario: dict[str, Any]) -> None:
@@ -78,7 +82,8 @@ def test_cost_parts_sum_to_objective(base_scenario: dict[str, Any]) -> None:
     base_scenario["services"][0]["profile"] = "office"
     res = run(base_scenario)
     assert sum(res.costs_usd.values()) == pytest.approx(res.objective_usd, rel=1e-6)
-    assert set(res.costs_usd) == set(COST_COMPONENTS)
+    assert set(res.costs_usd) == {k for k, c in COMPONENTS.items()} - {
+        "carbon", "renewables", "training_shortfall"}
     cby = res.costs_by_year
     assert cby["total_usd"].sum() == pytest.approx(res.objective_usd, rel=1e-6)
 

@@ -7,8 +7,10 @@ return pandas DataFrames indexed by the table's id, cached, and copies so caller
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ TABLES: dict[str, str] = {
     "sites": "id",
 }
 
-_DTYPES = {"str": "string", "int": "Int64", "float": "float64"}
+_DTYPES: dict[str, Any] = {"str": "string", "int": "Int64", "float": "float64"}
 
 
 def _data_path(name: str) -> str:
@@ -58,7 +60,7 @@ def _load(table: str) -> pd.DataFrame:
         filled = values.where(values != "", row["default"] or "")
         num = pd.to_numeric(filled.replace("", None), errors="coerce")
         if (filled != "").any() and num[filled != ""].isna().any():
-            bad = raw.loc[num.isna() & (filled != ""), col].tolist()
+            bad = raw.loc[num.isna() & (filled != ""), str(col)].tolist()
             msg = f"catalog table {table}: column {col} has non-numeric values {bad}"
             raise InfraplanError(msg)
         out[col] = num.astype(_DTYPES[kind])
@@ -105,7 +107,7 @@ def row(name: str, key: str, field: str | None = None) -> pd.Series:
     data = _load(name)
     if key not in data.index:
         raise UnknownIdError(name.rstrip("s"), key, data.index, field=field)
-    return data.loc[key].copy()
+    return cast(pd.Series, data.loc[key]).copy()  # ids are unique: one row
 
 
 def parse_year_steps(text: str) -> dict[int, float]:
@@ -117,20 +119,20 @@ def parse_year_steps(text: str) -> dict[int, float]:
     return dict(sorted(steps.items()))
 
 
-def step_value(steps: dict[int, float], year: int, before: float = 0.0) -> float:
-    """Value of a year step function at ``year`` (``before`` ahead of the first step)."""
-    value = before
-    for y, v in steps.items():
-        if y <= year:
-            value = v
-    return value
+def step_value(steps: Mapping[int, float], year: int, before: float = 0.0) -> float:
+    """Value of a year step function at ``year`` (``before`` ahead of the first step).
+
+    The value of the latest step at or before ``year``; the mapping's key order does not matter.
+    """
+    start = max((y for y in steps if y <= year), default=None)
+    return before if start is None else steps[start]
 
 
 def year_values(value: object, years: list[int], default: float = 0.0) -> np.ndarray:
     """A constant, or a ``{year: value}`` step function, as an array over ``years``
-    (``default`` before the first step)."""
-    if isinstance(value, dict):
-        steps = {int(k): float(v) for k, v in sorted(value.items())}
+    (``default`` before the first step); the mapping's key order does not matter."""
+    if isinstance(value, Mapping):
+        steps = dict(sorted((int(k), float(v)) for k, v in value.items()))
         return np.asarray([step_value(steps, y, before=default) for y in years], dtype=float)
     return np.full(len(years), float(value))  # type: ignore[arg-type]
 

@@ -29,9 +29,34 @@ def _register() -> None:
     from infraplan.cli import catalog_cmd, explain_cmd, perf_cmd, plan_cmd  # noqa: F401
 
 
+def _quiet_highs_banner() -> None:
+    """HiGHS prints its licence banner once per process, when the first solver object is
+    created and before any option can be set. The console entry point creates that first
+    object with standard output sent to /dev/null, once, before any command runs (no thread
+    exists yet); the library itself never redirects output."""
+    import os
+
+    try:
+        import highspy
+
+        fd = sys.stdout.fileno()
+    except (ImportError, AttributeError, OSError, ValueError):
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     _register()
+    _quiet_highs_banner()
     try:
         app(args=argv, standalone_mode=False)
     except InfraplanError as exc:

@@ -10,38 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from infraplan.analysis.explain import headline_rows
 from infraplan.cli import app, console
-from infraplan.errors import InfraplanError
-from infraplan.explain import headline_rows
 from infraplan.fmt import human, usd
+from infraplan.store import load_results
 
 KIND_WORDS = {"unserved": "unserved", "binding": "binding"}
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    """Parsed results.json of a run folder (or of the file itself); InfraplanError otherwise."""
-    file = path / "results.json" if path.is_dir() else path
-    if not path.exists():
-        msg = (
-            f"no run folder {str(path)!r}: give the folder that `infraplan run FILE --out DIR` "
-            "wrote (it holds results.json), e.g. infraplan explain out/gulf-partnership"
-        )
-        raise InfraplanError(msg)
-    if not file.is_file():
-        msg = (
-            f"{str(path)!r} holds no results.json: run `infraplan run FILE --out {path}` first, "
-            "or give the folder of a finished run"
-        )
-        raise InfraplanError(msg)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        msg = f"{str(file)!r} is not a readable results.json ({exc}); run the scenario again"
-        raise InfraplanError(msg) from exc
-    if not isinstance(data, dict) or "status" not in data:
-        msg = f"{str(file)!r} is not an infraplan results.json (no 'status' key)"
-        raise InfraplanError(msg)
-    return data
 
 
 def _number(v: Any) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,8 +39,9 @@ def run(
     report: Annotated[bool, typer.Option(help="Write the HTML report.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
-    """Plan a scenario: solve the build-out and write results.json, CSV tables and report.html."""
-    from infraplan.optimize import plan
+    """Plan a scenario: solve the build-out and write results.json, tables and report.html."""
+    from infraplan.pipeline import run as run_pipeline
+    from infraplan.store import write_results
 
     scn = load_scenario(file)
     out_dir = out or Path("out") / file.stem
@@ -50,15 +52,20 @@ def run(
             if not quiet:
                 console.log(text)
 
-        results: Any = plan(scn, source=str(file), on_step=step)
+        done = run_pipeline(scn, source=str(file), on_step=step)
+        results = done.results
+        assert results is not None
         status.update("writing results...")
-        paths = results.write(out_dir)
+        t0 = time.perf_counter()
+        paths = write_results(results, out_dir, done.solution)
+        doc = results.to_dict()
         if report:
             status.update("writing the HTML report...")
             from infraplan.report import write_report
 
-            paths["report.html"] = write_report(results.to_dict(), out_dir / "report.html")
-    print_summary(results.to_dict())
+            paths["report.html"] = write_report(doc, out_dir / "report.html")
+        write_s = time.perf_counter() - t0
+    print_summary(doc)
     console.print(
         f"\nWrote {len(paths)} files to [bold]{out_dir}[/]: results.json, "
         + (
@@ -66,13 +73,13 @@ def run(
             if "report.html" in paths
             else ""
         )
-        + "and one CSV per table."
+        + f"CSV and Parquet tables ({write_s:.1f} s)."
     )
     console.print(
         "Next: change an assumption in the scenario file and run again, or "
         f"[bold]infraplan explain {out_dir}[/] to see what limits the plan."
     )
-    if not results.metrics:  # no plan at all
+    if not results.has_plan:  # no plan at all
         raise typer.Exit(2)
 
 
@@ -81,21 +88,32 @@ def _share(x: float) -> str:
     return "< 0.01 %" if 0 < x < 1e-4 else f"{100 * x:.2f} %"
 
 
+def plan_kind(solve: dict[str, Any]) -> str:
+    """'whole servers, within 0.25 % of the best plan (proven)' or the relaxation's label."""
+    if solve.get("integer_servers") is False:
+        return "continuous relaxation: fractional servers, not a plan you can buy as is"
+    gap = solve.get("mip_gap")
+    if gap is None:
+        return "whole servers"
+    return f"whole servers, within {100 * gap:.2f} % of the best possible plan (proven)"
+
+
 def print_summary(res: dict[str, Any]) -> None:
     """Rich terminal summary of a results.json mapping."""
     scn = res["scenario"]
     status = res["status"]
     solve = res.get("solve", {})
     colour = {"optimal": "green", "feasible": "yellow", "time_limit": "yellow"}.get(status, "red")
+    post = solve.get("analysis_s")
     console.print(
         Panel.fit(
             f"[bold]{scn['name']}[/]  {scn['years'][0]}-{scn['years'][-1]}\n"
-            f"status: [{colour}]{status}[/]"
-            + (f", gap {100 * solve['mip_gap']:.2f} %" if solve.get("mip_gap") is not None else "")
-            + f"  ({solve.get('method', '')}, "
-            f"{human(solve.get('n_variables', 0))} variables, "
-            f"{human(solve.get('n_constraints', 0))} constraints, "
-            f"built in {solve.get('build_s', 0):.1f} s, solved in {solve.get('solve_s', 0):.1f} s)",
+            f"status: [{colour}]{status}[/], {plan_kind(solve)}\n"
+            f"{solve.get('method', '')}; {human(solve.get('n_variables', 0))} variables, "
+            f"{human(solve.get('n_constraints', 0))} constraints; inputs "
+            f"{solve.get('inputs_s', 0):.1f} s, built in {solve.get('build_s', 0):.1f} s, "
+            f"solved in {solve.get('solve_s', 0):.1f} s"
+            + (f", analysed in {post:.1f} s" if post is not None else ""),
             title="infraplan",
         )
     )
@@ -106,26 +124,37 @@ def print_summary(res: dict[str, Any]) -> None:
     t = Table(title="Key figures", show_header=True, header_style="bold")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_row("total discounted cost (excl. unserved penalty)", usd(m["total_cost_usd"]))
-    if m.get("cost_per_million_tokens_usd") is not None:
-        t.add_row(
-            "cost per million tokens (input+output)", f"$ {m['cost_per_million_tokens_usd']:.3f}"
-        )
-    if m.get("cost_per_million_output_tokens_usd") is not None:
-        t.add_row(
-            "cost per million output tokens", f"$ {m['cost_per_million_output_tokens_usd']:.3f}"
-        )
-    if m.get("cost_per_citizen_year_usd") is not None:
-        t.add_row("cost per citizen per year", usd(m["cost_per_citizen_year_usd"]))
+    t.add_row("Total cost of the plan (present value)", usd(m["total_cost_usd"]))
+    if m.get("training_cost_usd"):
+        t.add_row("  of which serving the services", usd(m["serving_cost_usd"]))
+        t.add_row("  of which training campaigns", usd(m["training_cost_usd"]))
+    for key, label in (
+        ("cost_per_million_tokens_usd", "Cost per million tokens (serving only)"),
+        ("cost_per_million_output_tokens_usd", "Cost per million output tokens (serving only)"),
+    ):
+        if m.get(key) is not None:
+            t.add_row(label, f"$ {m[key]:.3f}")
+    for key, label in (
+        ("cost_per_active_user_year_usd",
+         "Cost per active user and year (per service used; serving only)"),
+        ("cost_per_resident_served_year_usd",
+         "Cost per resident of the regions served, per year (serving only)"),
+    ):
+        if m.get(key) is not None:
+            t.add_row(label, usd(m[key]))
     served = m["served_fraction"]
     t.add_row(
-        "served fraction of demand",
+        "Share of demand served",
         "> 99.99 %" if 0.9999 < served < 1 else f"{100 * served:.2f} %",
     )
-    t.add_row("peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
-    t.add_row("energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
-    t.add_row("emissions over the horizon", f"{m['emissions_tco2']:,.0f} tCO2")
-    t.add_row("accelerators installed (peak year)", f"{m['accelerators_installed_max']:,.0f}")
+    t.add_row("Peak IT power", f"{m['peak_it_power_mw']:,.1f} MW")
+    t.add_row("Energy over the horizon", f"{m['energy_mwh'] / 1000:,.1f} GWh")
+    t.add_row("Emissions over the horizon", f"{m['emissions_tco2']:,.0f} tCO2")
+    whole = solve.get("integer_servers") is not False
+    t.add_row(
+        "Accelerators installed (peak year)" + ("" if whole else " [relaxation: fractional]"),
+        f"{m['accelerators_installed_max']:,.0f}",
+    )
     console.print(t)
 
     costs = Table(title="Cost breakdown (present value)", header_style="bold")
@@ -133,9 +162,17 @@ def print_summary(res: dict[str, Any]) -> None:
     costs.add_column("USD", justify="right")
     costs.add_column("share", justify="right")
     total = res["objective_usd"] or 1.0
+    from infraplan.model.costs import COMPONENTS
+
     for k, v in res["costs_usd"].items():
-        costs.add_row(k.replace("_", " "), usd(v), f"{100 * v / total:.1f} %")
-    costs.add_row("[bold]total (objective)[/]", f"[bold]{usd(res['objective_usd'])}[/]", "")
+        label = COMPONENTS[k].label if k in COMPONENTS else k.replace("_", " ")
+        costs.add_row(label, usd(v), f"{100 * v / total:.1f} %")
+    costs.add_row("[bold]Total cost of the plan[/]", f"[bold]{usd(m['total_cost_usd'])}[/]", "")
+    costs.add_row(
+        "Objective (cost + value of lost service and unfinished training)",
+        usd(res["objective_usd"]),
+        "",
+    )
     console.print(costs)
 
     inst = res.get("installed", [])
@@ -154,12 +191,11 @@ def print_summary(res: dict[str, Any]) -> None:
             bt.add_row(
                 r["site"],
                 r["accelerator"],
-                f"{r['accelerators']:,.1f}",
+                f"{r['accelerators']:,.0f}" if whole else f"{r['accelerators']:,.1f}",
                 f"{r['it_capacity_mw']:,.1f}",
             )
         console.print(bt)
-    unserved = res.get("unserved", [])
-    if unserved:
+    if m["served_fraction"] < 1 - 1e-9:
         console.print(
             f"[yellow]Some demand is not served ({_share(1 - m['served_fraction'])} of "
             "requests). See the explanations in the report or run `infraplan explain`.[/]"

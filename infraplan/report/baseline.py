@@ -11,7 +11,7 @@ from typing import Any
 from infraplan import fmt
 from infraplan.report import data as d
 
-PENALTIES = ("unserved_penalty", "training_shortfall")
+PENALTIES = d.PENALTY_COMPONENTS
 
 
 def baseline(results: dict[str, Any]) -> dict[str, Any]:
@@ -26,9 +26,7 @@ def optimised_figures(results: dict[str, Any]) -> dict[str, float | None]:
     costs = d.cost_components(results)
     total = d.number(results.get("objective_usd"))
     penalties = sum(costs.get(k, 0.0) for k in PENALTIES)
-    excl = d.number(m.get("total_cost_usd"))
-    if excl is None and total is not None:
-        excl = total - penalties
+    excl = d.total_cost(results)
     return {
         "total": total,
         "excl": excl,
@@ -63,16 +61,18 @@ def baseline_figures(b: dict[str, Any]) -> dict[str, float | None]:
 
 
 ROWS: list[tuple[str, str, Any]] = [
-    ("total", "Total discounted cost, lost service valued (USD)", fmt.usd),
-    ("excl", "Cost of serving, penalties excluded (USD)", fmt.usd),
-    ("penalties", "Unserved demand and unfinished training, valued (USD)", fmt.usd),
-    ("per_mtok", "Cost per million tokens served (USD)", fmt.usd),
-    ("served", "Demand served", fmt.percent),
+    ("total", f"{fmt.metric_label('objective_usd')} (USD)", fmt.usd),
+    ("excl", f"{fmt.metric_label('total_cost_usd')} (USD)", fmt.usd),
+    ("penalties", "Value of lost service and unfinished training (USD)", fmt.usd),
+    ("per_mtok", f"{fmt.metric_label('cost_per_million_tokens_usd')} (USD)", fmt.usd),
+    ("served", fmt.metric_label("served_fraction"), fmt.percent),
     ("accelerators", "Accelerators installed (peak year)", fmt.human),
-    ("peak_it", "Peak IT power", fmt.power_mw),
+    ("peak_it", fmt.metric_label("peak_it_power_mw"), fmt.power_mw),
     ("energy", "Energy over the horizon", fmt.energy_mwh),
     ("emissions", "Emissions over the horizon", fmt.tonnes_co2),
 ]
+"""Rows of the comparison: figure key, label (words from :data:`infraplan.fmt.METRIC_LABELS`),
+formatter. ``total`` is the objective, ``excl`` the total cost of the plan."""
 
 
 def comparison_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,6 +83,8 @@ def comparison_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     opt, base = optimised_figures(results), baseline_figures(b)
     rows = []
     for key, label, f in ROWS:
+        if key == "per_mtok" and d.older_metrics(results):
+            label = f"{fmt.metric_label('cost_per_million_tokens_usd', older=True)} (USD)"
         o, n = opt[key], base[key]
         if o is None and n is None:
             continue
@@ -125,8 +127,8 @@ def saving_sentence(results: dict[str, Any]) -> str:
     if s2 is not None and pct2 is not None:
         word = "lower" if s2 >= 0 else "higher"
         text += (
-            f" The cost of serving alone, penalties excluded, is {fmt.usd(abs(s2))} "
-            f"({abs(pct2):.1f} %) {word}"
+            f" The total cost of the plan, lost service and unfinished training left out, is "
+            f"{fmt.usd(abs(s2))} ({abs(pct2):.1f} %) {word}"
         )
         opt, base = optimised_figures(results), baseline_figures(b)
         if opt["served"] is not None and base["served"] is not None:

@@ -39,8 +39,10 @@ COST_COLOURS = {
     "energy": "#ff7f0e",
     "om": "#2ca02c",
     "unserved_penalty": "#d62728",
+    "training_shortfall": "#e377c2",
     "site_opening": "#9467bd",
     "carbon": "#7f7f7f",
+    "renewables": "#bcbd22",
 }
 SERVED_COLOUR = "#2ca02c"
 UNSERVED_COLOUR = "#d62728"
@@ -50,12 +52,12 @@ REGION_COLOUR = "rgba(70, 90, 120, 0.35)"
 FIGURE_TITLES: dict[str, str] = {
     "map": "Sites, regions and where each region is served from",
     "buildout": "Accelerators brought online, by year and accelerator",
-    "cost_components": "Total discounted cost by component",
-    "cost_by_year": "Discounted cost by year",
+    "cost_components": "Objective by component: costs and value of lost service (present value)",
+    "cost_by_year": "Objective by year and component (present value)",
     "site_load": "IT power used and installed, by site and hour (UTC)",
     "utilisation": "Utilisation of installed IT capacity, by site and hour (UTC)",
     "demand": "Demand by service and hour (UTC), all regions",
-    "served": "Served and unserved requests by service",
+    "served": "Served and unserved requests per year by service",
 }
 
 
@@ -110,6 +112,17 @@ def _base_layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     # "B" writes 1.6B for billions where SI would write 1.6G
     fig.update_xaxes(exponentformat="B")
     fig.update_yaxes(exponentformat="B")
+    return fig
+
+
+def _relaxation_subtitle(fig: go.Figure, results: dict[str, Any]) -> go.Figure:
+    """Put :data:`infraplan.fmt.RELAXATION_LABEL` under the title of a chart that shows server or
+    accelerator counts of a plan with fractional servers (so a saved PNG carries it too)."""
+    if d.relaxed(results):
+        fig.update_layout(
+            title_subtitle={"text": fmt.RELAXATION_LABEL, "font": {"size": 13, "color": "#a15c00"}}
+        )
+        fig.update_layout(margin_t=fig.layout.margin.t + 22)
     return fig
 
 
@@ -218,7 +231,7 @@ def fig_buildout(results: dict[str, Any]) -> go.Figure | None:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title="Year capacity comes online", type="category")
     fig.update_yaxes(title="Accelerators")
-    return _base_layout(fig, FIGURE_TITLES["buildout"])
+    return _relaxation_subtitle(_base_layout(fig, FIGURE_TITLES["buildout"]), results)
 
 
 def fig_cost_components(results: dict[str, Any]) -> go.Figure | None:
@@ -378,9 +391,16 @@ def fig_utilisation(results: dict[str, Any]) -> go.Figure | None:
 
 
 def fig_demand(results: dict[str, Any]) -> go.Figure | None:
-    """Stacked areas of requests/s by service over 24 UTC hours (all regions), one per year."""
-    dem = d.table(results, "demand")
-    if not d.has_columns(dem, "year", "hour_utc", "service", "requests_per_s"):
+    """Stacked areas of requests/s by service over 24 UTC hours (all regions), one per year.
+
+    Reads ``demand_by_service``; an older file's hourly ``demand`` (per region) is summed over
+    regions instead, which gives the same curves.
+    """
+    cols = ("year", "hour_utc", "service", "requests_per_s")
+    dem = d.table(results, "demand_by_service")
+    if not d.has_columns(dem, *cols):
+        dem = d.table(results, "demand")
+    if not d.has_columns(dem, *cols):
         return None
     dem = _year_ints(_num(dem, "hour_utc", "requests_per_s"))
     dem["service"] = dem["service"].astype(str)
@@ -412,47 +432,43 @@ def fig_demand(results: dict[str, Any]) -> go.Figure | None:
     return _base_layout(fig, FIGURE_TITLES["demand"])
 
 
-def served_table(results: dict[str, Any]) -> pd.DataFrame:
-    """Requests per representative day by year and service: demanded, served, unserved.
+SERVED_COLUMNS = ["year", "service", "demanded", "served", "unserved"]
 
-    Demand comes from ``demand``; where it is missing, served requests come from ``dispatch``.
-    Empty when the run found no plan (its demand table is an input, nothing was served).
+
+def served_table(results: dict[str, Any]) -> pd.DataFrame:
+    """Requests per year by year and service: demanded, served, unserved.
+
+    From ``served_by_service``, whose yearly totals the planner weighs by the hours each
+    representative block stands for; the report never adds up hourly rows itself. Where
+    ``served_requests`` is missing it is demanded minus unserved. Empty when the run found no
+    plan or the table is absent (an older file).
     """
-    cols = ["year", "service", "demanded", "served", "unserved"]
+    cols = SERVED_COLUMNS
     if str(results.get("status")) in ("infeasible", "error"):
         return pd.DataFrame(columns=cols)
-    dem = d.table(results, "demand")
-    uns = d.table(results, "unserved")
-    dis = d.table(results, "dispatch")
-
-    def per_day(df: pd.DataFrame) -> pd.Series:
-        df = _year_ints(_num(df, "requests_per_s"))
-        df["service"] = df["service"].astype(str)
-        return df.groupby(["year", "service"])["requests_per_s"].sum() * 3600.0
-
-    have = {
-        name: d.has_columns(df, "year", "service", "requests_per_s")
-        for name, df in (("demand", dem), ("unserved", uns), ("dispatch", dis))
-    }
-    if not (have["demand"] or have["dispatch"]):
+    sbs = d.table(results, "served_by_service")
+    if not d.has_columns(sbs, "year", "service", "demanded_requests"):
         return pd.DataFrame(columns=cols)
-    u = per_day(uns) if have["unserved"] else pd.Series(dtype=float)
-    if have["demand"]:
-        demanded = per_day(dem)
-        u = u.reindex(demanded.index, fill_value=0.0)
-        served = (demanded - u).clip(lower=0.0)
+    have = [c for c in ("demanded_requests", "served_requests", "unserved_requests") if c in sbs]
+    sbs = _year_ints(_num(sbs, *have))
+    sbs["service"] = sbs["service"].astype(str)
+    g = sbs.groupby(["year", "service"])[have].sum()
+    demanded = g["demanded_requests"]
+    if "served_requests" in g and "unserved_requests" in g:
+        served, unserved = g["served_requests"], g["unserved_requests"]
+    elif "served_requests" in g:
+        served = g["served_requests"]
+        unserved = (demanded - served).clip(lower=0.0)
     else:
-        served = per_day(dis)
-        idx = served.index.union(u.index)
-        served = served.reindex(idx, fill_value=0.0)
-        u = u.reindex(idx, fill_value=0.0)
-        demanded = served + u
-    out = pd.DataFrame({"demanded": demanded, "served": served, "unserved": u}).reset_index()
+        unserved = g["unserved_requests"] if "unserved_requests" in g else 0.0 * demanded
+        served = (demanded - unserved).clip(lower=0.0)
+    out = pd.DataFrame({"demanded": demanded, "served": served, "unserved": unserved})
+    out = out.reset_index()
     return out[cols].sort_values(["year", "service"]).reset_index(drop=True)
 
 
 def fig_served(results: dict[str, Any]) -> go.Figure | None:
-    """Served and unserved requests per day by service (and year).
+    """Served and unserved requests per year by service (and year).
 
     One year: a bar per service, served (green) with unserved (red) on top. Several years: for
     each year a group of bars, one per service in its colour, with unserved in red on top.
@@ -482,8 +498,8 @@ def fig_served(results: dict[str, Any]) -> go.Figure | None:
 
     def hover(what: str) -> str:
         return (
-            f"%{{customdata[3]}}, %{{customdata[2]}}: {what} %{{customdata[0]}} requests per "
-            "day<br>share served: %{customdata[1]}<extra></extra>"
+            f"%{{customdata[3]}}, %{{customdata[2]}}: {what} %{{customdata[0]}} requests in "
+            "the year<br>share served: %{customdata[1]}<extra></extra>"
         )
 
     years = sorted(tab["year"].unique())
@@ -537,7 +553,7 @@ def fig_served(results: dict[str, Any]) -> go.Figure | None:
         fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.06)
         fig.update_xaxes(type="category", title="Year")
         title = f"{FIGURE_TITLES['served']} and year (red: not served)"
-    fig.update_yaxes(title="Requests per day")
+    fig.update_yaxes(title="Requests per year")
     return _base_layout(fig, title)
 
 
@@ -586,22 +602,46 @@ def _located(df: pd.DataFrame) -> pd.DataFrame:
     return out.dropna(subset=["lat", "lon"])
 
 
+FLOW_COLUMNS = ["region", "site", "requests_per_s", "peak_requests_per_s"]
+
+
 def flows_last_year(results: dict[str, Any]) -> pd.DataFrame:
-    """Average requests/s over the hours of the last year, per (region, site)."""
-    dis = d.table(results, "dispatch")
-    cols = ["region", "site", "requests_per_s"]
-    if not d.has_columns(dis, "year", "hour_utc", "region", "site", "requests_per_s"):
-        return pd.DataFrame(columns=cols)
-    dis = _year_ints(_num(dis, "requests_per_s"))
-    if dis.empty:
-        return pd.DataFrame(columns=cols)
-    last = dis["year"].max()
-    sub = dis[dis["year"] == last]
-    n_hours = max(1, pd.to_numeric(sub["hour_utc"], errors="coerce").nunique())
-    out = sub.groupby([sub["region"].astype(str), sub["site"].astype(str)])["requests_per_s"].sum()
-    out = (out / n_hours).reset_index()
+    """Requests/s each region sends to each site in the last year: mean and busiest hour.
+
+    From ``flows`` (``mean_requests_per_s``, ``peak_requests_per_s``). An older file's hourly
+    ``dispatch`` gives the mean over its rows' hours instead (no peak). ``attrs["year"]`` is the
+    year shown.
+    """
+    cols = FLOW_COLUMNS
+    flows = d.table(results, "flows")
+    if d.has_columns(flows, "year", "region", "site", "mean_requests_per_s"):
+        peak = ["peak_requests_per_s"] if "peak_requests_per_s" in flows else []
+        df = _year_ints(_num(flows, "mean_requests_per_s", *peak))
+        if df.empty:
+            return pd.DataFrame(columns=cols)
+        last = df["year"].max()
+        sub = df[df["year"] == last]
+        keys = [sub["region"].astype(str), sub["site"].astype(str)]
+        out = sub.groupby(keys)[["mean_requests_per_s", *peak]].sum().reset_index()
+        out = out.rename(columns={"mean_requests_per_s": "requests_per_s"})
+        if not peak:
+            out["peak_requests_per_s"] = float("nan")
+    else:
+        dis = d.table(results, "dispatch")
+        if not d.has_columns(dis, "year", "hour_utc", "region", "site", "requests_per_s"):
+            return pd.DataFrame(columns=cols)
+        dis = _year_ints(_num(dis, "requests_per_s"))
+        if dis.empty:
+            return pd.DataFrame(columns=cols)
+        last = dis["year"].max()
+        sub = dis[dis["year"] == last]
+        n_hours = max(1, pd.to_numeric(sub["hour_utc"], errors="coerce").nunique())
+        keys = [sub["region"].astype(str), sub["site"].astype(str)]
+        out = (sub.groupby(keys)["requests_per_s"].sum() / n_hours).reset_index()
+        out["peak_requests_per_s"] = float("nan")
+    out = out[out["requests_per_s"] > 0][cols].reset_index(drop=True)
     out.attrs["year"] = int(last)
-    return out[out["requests_per_s"] > 0]
+    return out
 
 
 def fig_map(results: dict[str, Any]) -> go.Figure | None:
@@ -634,9 +674,13 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
             if a is None or b is None:
                 continue
             width = 1.0 + 9.0 * math.sqrt(f.requests_per_s / fmax) if fmax > 0 else 1.0
+            peak = d.number(f.peak_requests_per_s)
+            peak_txt = (
+                f", {fmt.exact(round(peak, 1))} at the busiest hour" if peak is not None else ""
+            )
             text = (
                 f"{d.label(region_names, f.region)} → {d.label(site_names, f.site)}: "
-                f"{fmt.exact(round(f.requests_per_s, 1))} requests/s on average "
+                f"{fmt.exact(round(f.requests_per_s, 1))} requests/s on average{peak_txt} "
                 f"({flows.attrs.get('year', '')})"
             )
             fig.add_scattergeo(
@@ -749,7 +793,7 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
     title = FIGURE_TITLES["map"] + (f" ({flows.attrs['year']})" if "year" in flows.attrs else "")
     fig = _base_layout(fig, title, height=600)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+    return _relaxation_subtitle(fig, results)
 
 
 def _labelled_sites(sites: pd.DataFrame, acc: dict[str, float], min_deg: float) -> set[str]:

@@ -29,10 +29,10 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from infraplan import fmt
-from infraplan.explain import headline_rows
+from infraplan.analysis.explain import headline_rows
 from infraplan.report import baseline as bl
 from infraplan.report import data as d
-from infraplan.report.figures import build_figures_with_notes, served_table
+from infraplan.report.figures import build_figures_with_notes, flows_last_year, served_table
 
 TOPOJSON_NAME = "world_110m"
 """Key under ``window.PlotlyGeoAssets.topojson`` that plotly.js reads for scope world, 110 m."""
@@ -114,6 +114,7 @@ details > summary { cursor:pointer; color:var(--accent); font-weight:600; }
 .empty { color:var(--muted); font-style:italic; }
 .fig { margin:8px 0 16px; }
 .small { font-size:13px; color:var(--muted); }
+p.relaxed { color:var(--warn); font-weight:600; font-size:13.5px; margin:6px 0; }
 code { font-size:12.5px; background:var(--soft); padding:1px 4px; border-radius:3px; }
 footer { margin-top:28px; padding-top:12px; border-top:1px solid var(--line);
          font-size:12.5px; color:var(--muted); }
@@ -235,6 +236,12 @@ def usd_exact(v: Any) -> str:
     return fmt.MISSING if n is None else f"$ {fmt.exact(round(n))}"
 
 
+def whole(v: Any) -> str:
+    """A count or volume in full, rounded to a whole number (``'36,785,154,060'``)."""
+    n = d.number(v)
+    return fmt.MISSING if n is None else fmt.exact(round(n))
+
+
 def hour_ranges(hours: Iterable[Any]) -> str:
     """UTC hours as ranges: ``[10, 11, 12, 20] -> '10:00–13:00, 20:00–21:00 UTC'``; all 24
     hours give ``'all day'``."""
@@ -273,8 +280,39 @@ STATUS_WORDS = {
 }
 
 
+def servers_sentence(results: dict[str, Any]) -> str:
+    """How whole the plan's servers are, for the status line ('' when no plan or unknown).
+
+    Fractional servers get :data:`infraplan.fmt.RELAXATION_LABEL`; whole servers get the proven
+    gap to the bound of the best possible plan (``solve.mip_gap``) and the bound itself
+    (``solve.bound_usd``) when the file gives them.
+    """
+    if no_plan(results):
+        return ""
+    if d.relaxed(results):
+        return fmt.RELAXATION_LABEL
+    solve = d.obj(results, "solve")
+    if solve.get("integer_servers") is not True:
+        return ""
+    gap = d.number(solve.get("mip_gap"))
+    bound = d.number(solve.get("bound_usd"))
+    if gap is None:
+        text = "whole servers"
+    elif gap <= 0:
+        text = "whole servers, proven to be the best possible plan"
+    else:
+        text = f"whole servers, within {fmt.percent(gap)} of the best possible plan (proven)"
+    if bound is not None:
+        text += f"; no plan can have an objective below {fmt.usd(bound)}"
+    return text
+
+
 def status_sentence(results: dict[str, Any]) -> tuple[str, str]:
-    """``(css class, plain-words sentence)`` describing how the solve ended."""
+    """``(css class, plain-words sentence)`` describing how the solve ended.
+
+    The sentence carries :func:`servers_sentence`: the relaxation label for fractional servers,
+    the proven gap for whole ones.
+    """
     status = str(results.get("status") or "unknown")
     solve = d.obj(results, "solve")
     t = d.number(solve.get("solve_s"))
@@ -286,21 +324,36 @@ def status_sentence(results: dict[str, Any]) -> tuple[str, str]:
     in_t = f" in {fmt.seconds(t)}" if t is not None else ""
     size_txt = f" ({size})" if size else ""
     gap = d.number(solve.get("mip_gap"))
+    servers = servers_sentence(results)
+    gap_said = bool(servers) and not d.relaxed(results)  # the servers sentence has the gap
+    tail = f" — {servers}." if servers else ""
     if status == "optimal":
-        return "ok", f"Optimal plan found{in_t}{size_txt}."
+        return "ok", f"Optimal plan found{in_t}{size_txt}{tail or '.'}"
     if status == "feasible":
+        if gap_said:
+            return (
+                "warn",
+                f"A plan was found{in_t}{size_txt}, with a gap above the one asked for "
+                f"(solver.mip_gap){tail}",
+            )
         gap_txt = f" within {fmt.percent(gap, 2)} of" if gap is not None else " near"
         return (
             "warn",
             f"A plan was found{in_t}{size_txt}; it is proven to cost{gap_txt} the best possible "
-            "plan, more than the gap asked for (solver.mip_gap).",
+            f"plan, more than the gap asked for (solver.mip_gap).{tail}",
         )
     if status == "time_limit":
+        if gap_said:
+            return (
+                "warn",
+                f"The solver stopped at its time limit{in_t}{size_txt}; the plan shown is the "
+                f"best one found{tail}",
+            )
         gap_txt = f" It is within {fmt.percent(gap, 2)} of the best possible cost." if gap else ""
         return (
             "warn",
             f"The solver stopped at its time limit{in_t}{size_txt}; the plan shown is the best "
-            f"one found.{gap_txt}",
+            f"one found.{gap_txt}{tail}",
         )
     if status == "infeasible":
         return (
@@ -312,49 +365,106 @@ def status_sentence(results: dict[str, Any]) -> tuple[str, str]:
         term = results.get("termination")
         why = f" ({term})" if term else ""
         return "bad", f"The run failed{why}; no plan is available."
-    return "warn", f"Solver status: {status}."
+    return "warn", f"Solver status: {status}.{tail}"
+
+
+def relaxation_note(results: dict[str, Any]) -> str:
+    """The relaxation label as a visible line above server or accelerator counts ('' when the
+    plan has whole servers)."""
+    if not d.relaxed(results) or no_plan(results):
+        return ""
+    return f'<p class="relaxed">Server and accelerator counts: {esc(fmt.RELAXATION_LABEL)}.</p>'
+
+
+UNSERVED_COLUMNS = [
+    "year",
+    "region",
+    "service",
+    "hours",
+    "peak_requests_per_s",
+    "requests_per_year",
+    "demanded_per_year",
+    "share_of_demand",
+]
 
 
 def unserved_summary(results: dict[str, Any]) -> pd.DataFrame:
-    """Unserved demand by year, region and service: requests per day, peak, hours, share."""
-    uns = d.table(results, "unserved")
-    cols = [
-        "year",
-        "region",
-        "service",
-        "requests_per_day",
-        "peak_requests_per_s",
-        "hours",
-        "share_of_demand",
-    ]
-    if not d.has_columns(uns, "year", "region", "service", "requests_per_s"):
+    """Unserved demand by year, region and service: UTC hours, peak requests/s, requests per
+    year, the demand they are part of and their share of it.
+
+    From ``unserved_hours``, with the demand from ``served_by_region`` (which also gives the
+    share where ``unserved_share`` is missing). An older file's hourly ``unserved`` gives the
+    hours and the peak only: yearly volumes need the planner's hour weights.
+    """
+    cols = UNSERVED_COLUMNS
+    keys = ["year", "region", "service"]
+    uh = d.table(results, "unserved_hours")
+    if d.has_columns(uh, *keys):
+        uh = _keyed(uh)
+        out = uh[keys].copy()
+        hours = uh["hours_utc"] if "hours_utc" in uh else [None] * len(uh)
+        out["hours"] = [hour_ranges(d.hours_list(v)) for v in hours]
+        for src, dst in (
+            ("peak_unserved_requests_per_s", "peak_requests_per_s"),
+            ("unserved_requests", "requests_per_year"),
+            ("unserved_share", "share_of_demand"),
+        ):
+            out[dst] = pd.to_numeric(uh[src], errors="coerce") if src in uh else float("nan")
+        sbr = d.table(results, "served_by_region")
+        if d.has_columns(sbr, *keys, "demanded_requests"):
+            sbr = _keyed(sbr)
+            sbr["demanded_requests"] = pd.to_numeric(sbr["demanded_requests"], errors="coerce")
+            dem = sbr.groupby(keys)["demanded_requests"].sum().rename("demanded_per_year")
+            out = out.join(dem, on=keys)
+            share = out["requests_per_year"] / out["demanded_per_year"].where(
+                out["demanded_per_year"] > 0
+            )
+            out["share_of_demand"] = out["share_of_demand"].fillna(share)
+        else:
+            out["demanded_per_year"] = float("nan")
+        keep = (out["requests_per_year"].fillna(1) > 0) | (out["peak_requests_per_s"] > 0)
+        out = out[keep]
+    else:
+        out = _unserved_from_hourly(results)
+    if out.empty:
         return pd.DataFrame(columns=cols)
+    by = "requests_per_year" if out["requests_per_year"].notna().any() else "peak_requests_per_s"
+    return out[cols].sort_values(by, ascending=False).reset_index(drop=True)
+
+
+def _keyed(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with an int ``year`` (rows without one dropped) and str ``region`` and
+    ``service``, so tables from different sources join on the same keys."""
+    out = df.copy()
+    out["year"] = pd.to_numeric(out["year"], errors="coerce")
+    out = out.dropna(subset=["year"])
+    out["year"] = out["year"].astype(int)
+    for k in ("region", "service"):
+        out[k] = out[k].astype(str)
+    return out
+
+
+def _unserved_from_hourly(results: dict[str, Any]) -> pd.DataFrame:
+    """An older file's hourly ``unserved`` rows as :func:`unserved_summary` rows: hours and the
+    peak only (no yearly volumes)."""
+    uns = d.table(results, "unserved")
+    if not d.has_columns(uns, "year", "region", "service", "requests_per_s"):
+        return pd.DataFrame(columns=UNSERVED_COLUMNS)
     uns = uns.copy()
     uns["requests_per_s"] = pd.to_numeric(uns["requests_per_s"], errors="coerce").fillna(0.0)
     uns = uns[uns["requests_per_s"] > 0]
     if uns.empty:
-        return pd.DataFrame(columns=cols)
-    keys = ["year", "region", "service"]
-    g = uns.groupby(keys)
+        return pd.DataFrame(columns=UNSERVED_COLUMNS)
+    g = uns.groupby(["year", "region", "service"])
     out = pd.DataFrame(
         {
-            "requests_per_day": g["requests_per_s"].sum() * 3600.0,
             "peak_requests_per_s": g["requests_per_s"].max(),
             "hours": g["hour_utc"].apply(hour_ranges) if "hour_utc" in uns else "",
         }
     ).reset_index()
-    dem = d.table(results, "demand")
-    if d.has_columns(dem, *keys, "requests_per_s"):
-        dem = dem.copy()
-        dem["requests_per_s"] = pd.to_numeric(dem["requests_per_s"], errors="coerce").fillna(0)
-        tot = (dem.groupby(keys)["requests_per_s"].sum() * 3600.0).rename("demand_per_day")
-        out = out.join(tot, on=keys)
-        out["share_of_demand"] = out["requests_per_day"] / out["demand_per_day"].where(
-            out["demand_per_day"] > 0
-        )
-    else:
-        out["share_of_demand"] = None
-    return out[cols].sort_values("requests_per_day", ascending=False).reset_index(drop=True)
+    for c in ("requests_per_year", "demanded_per_year", "share_of_demand"):
+        out[c] = float("nan")
+    return out
 
 
 def unserved_warning(results: dict[str, Any]) -> str:
@@ -372,16 +482,21 @@ def unserved_warning(results: dict[str, Any]) -> str:
     if not summ.empty:
         items = []
         for r in records(summ.head(3)):
+            peak = d.number(r.get("peak_requests_per_s"))
+            shown = fmt.exact(round(peak)) if peak is not None and peak >= 10 else fmt.human(peak)
+            detail = [f"up to {shown} requests/s"] if peak is not None else []
+            if r.get("hours"):
+                detail.append(str(r["hours"]))
+            extra = f" ({esc(', '.join(detail))})" if detail else ""
             items.append(
                 f"<b>{esc(r['service'])}</b> in <b>{esc(d.label(regions, r['region']))}</b> in "
-                f"{esc(r['year'])} (up to {esc(fmt.exact(round(r['peak_requests_per_s'])))} "
-                f"requests/s, {esc(r['hours'])})"
+                f"{esc(r['year'])}{extra}"
             )
         more = f" and {len(summ) - 3} more" if len(summ) > 3 else ""
         parts.append("Missing: " + "; ".join(items) + more + ".")
     parts.append(
         'See <a href="#explanations">Explanations</a> for why, and '
-        '<a href="#unserved">Unserved demand</a> for every hour.'
+        '<a href="#unserved">Unserved demand</a> for the detail.'
     )
     return f'<div class="callout warn"><b>Warning.</b> {" ".join(parts)}</div>'
 
@@ -397,10 +512,36 @@ def _card(label: str, value: str, exact: str = "", sub: str = "", alert: bool = 
     )
 
 
+def _metric_card(
+    results: dict[str, Any],
+    key: str,
+    shown: Callable[[Any], str],
+    unit: str = "",
+    sub: str | None = None,
+    alert: bool = False,
+) -> str:
+    """A card for ``metrics[key]`` with its label and note from :mod:`infraplan.fmt`."""
+    v = d.obj(results, "metrics").get(key)
+    n = d.number(v)
+    exact = "" if n is None else f"{fmt.exact(n)} {unit}".strip()
+    label = fmt.metric_label(key, older=d.older_metrics(results))
+    note = fmt.metric_note(key) if sub is None else sub
+    if d.older_metrics(results) and key in fmt.OLDER_METRIC_LABELS and sub is None:
+        note = "older results: training costs included"
+    return _card(label, shown(n), exact, note, alert)
+
+
 def key_figures(results: dict[str, Any]) -> str:
-    """The row of key-figure cards (every figure tolerates absence)."""
+    """The key-figure cards (every figure tolerates absence).
+
+    One total everywhere: ``metrics.total_cost_usd``, "Total cost of the plan (present value)".
+    The objective, which adds the value of lost service and of unfinished training, has its own
+    card and label. The serving/training split, and the serving-only costs per token, per active
+    user and per resident served, are separate cards.
+    """
     m = d.obj(results, "metrics")
     sc = d.obj(results, "scenario")
+    total = d.total_cost(results)
     obj_usd = d.number(results.get("objective_usd"))
     base = sc.get("base_year")
     rate = d.number(sc.get("discount_rate"))
@@ -412,75 +553,83 @@ def key_figures(results: dict[str, Any]) -> str:
     served = d.number(m.get("served_fraction"))
     peak_fac = d.number(m.get("peak_facility_power_mw"))
     out_tok = d.number(m.get("cost_per_million_output_tokens_usd"))
+    serving = d.number(m.get("serving_cost_usd"))
+    training = d.number(m.get("training_cost_usd"))
+    comps = d.cost_components(results)
+    lost = {k: comps[k] for k in d.PENALTY_COMPONENTS if comps.get(k)}
 
-    def ex(v: Any, unit: str = "") -> str:
+    def ex(v: Any, unit: str = "USD") -> str:
         n = d.number(v)
         return "" if n is None else f"{fmt.exact(n)} {unit}".strip()
 
+    total_sub = pv_sub
+    if serving is not None or training is not None:
+        total_sub += f"; serving {fmt.usd(serving)} + training {fmt.usd(training)}"
+    obj_sub = (
+        "cost + " + " + ".join(f"{fmt.usd(v)} {d.cost_label(k).lower()}" for k, v in lost.items())
+        if lost
+        else fmt.metric_note("objective_usd")
+    )
+    train_share = (
+        f"training {fmt.usd(training)} ({fmt.percent(training / total)} of the total)"
+        if training is not None and total
+        else f"training {fmt.usd(training)}"
+    )
+    relaxed = d.relaxed(results)
     cards = [
-        _card("Total discounted cost", fmt.usd(obj_usd), ex(obj_usd, "USD"), pv_sub),
-        _card(
-            "Cost per million tokens",
-            fmt.usd(m.get("cost_per_million_tokens_usd")),
-            ex(m.get("cost_per_million_tokens_usd"), "USD"),
+        _card(fmt.metric_label("total_cost_usd"), fmt.usd(total), ex(total), total_sub),
+        _card(fmt.metric_label("objective_usd"), fmt.usd(obj_usd), ex(obj_usd), obj_sub),
+        _card(fmt.metric_label("serving_cost_usd"), fmt.usd(serving), ex(serving), train_share),
+        _metric_card(
+            results,
+            "cost_per_million_tokens_usd",
+            fmt.usd,
+            "USD",
             f"{fmt.usd(out_tok)} per million output tokens"
+            + (" (training included)" if d.older_metrics(results) else " (serving only)")
             if out_tok is not None
-            else "served tokens, penalty excluded",
+            else None,
         ),
-        _card(
-            "Cost per citizen-year",
-            fmt.usd(m.get("cost_per_citizen_year_usd")),
-            ex(m.get("cost_per_citizen_year_usd"), "USD"),
-            "all regions' population",
+        _metric_card(results, "cost_per_active_user_year_usd", fmt.usd, "USD"),
+        _metric_card(results, "cost_per_resident_served_year_usd", fmt.usd, "USD"),
+        _metric_card(
+            results,
+            "peak_it_power_mw",
+            fmt.power_mw,
+            "MW",
+            f"facility {fmt.power_mw(peak_fac)}" if peak_fac is not None else None,
         ),
-        _card(
-            "Peak IT power",
-            fmt.power_mw(m.get("peak_it_power_mw")),
-            ex(m.get("peak_it_power_mw"), "MW"),
-            f"facility {fmt.power_mw(peak_fac)}" if peak_fac is not None else "",
+        _metric_card(results, "energy_mwh", fmt.energy_mwh, "MWh"),
+        _metric_card(results, "emissions_tco2", fmt.tonnes_co2, "t CO2"),
+        _metric_card(
+            results, "served_fraction", fmt.percent, alert=served is not None and served < 1
         ),
-        _card(
-            "Energy",
-            fmt.energy_mwh(m.get("energy_mwh")),
-            ex(m.get("energy_mwh"), "MWh"),
-            "facility, whole horizon",
-        ),
-        _card(
-            "Emissions",
-            fmt.tonnes_co2(m.get("emissions_tco2")),
-            ex(m.get("emissions_tco2"), "t CO2"),
-            "grid average, whole horizon",
-        ),
-        _card(
-            "Demand served",
-            fmt.percent(served),
-            ex(served),
-            "share of requests",
-            alert=served is not None and served < 1,
-        ),
-        _card(
-            "Accelerators installed",
-            fmt.human(m.get("accelerators_installed_max")),
-            ex(m.get("accelerators_installed_max")),
-            "at most, in any year",
+        _metric_card(
+            results,
+            "accelerators_installed_max",
+            fmt.human,
+            "accelerators",
+            f"at most, in any year; {fmt.RELAXATION_LABEL}" if relaxed else None,
+            alert=relaxed,
         ),
     ]
-    return f'<div class="cards">{"".join(cards)}</div>' + all_metrics(m)
+    return f'<div class="cards">{"".join(cards)}</div>' + all_metrics(m, d.older_metrics(results))
 
 
-def all_metrics(metrics: dict[str, Any]) -> str:
-    """Every metric of the results, exact, in a collapsible table (for experts)."""
+def all_metrics(metrics: dict[str, Any], older: bool = False) -> str:
+    """Every metric of the results, exact, with its plain-words name, in a collapsible table
+    (``older``: the words for a file of the older contract)."""
     if not metrics:
         return ""
     rows = "".join(
-        f"<tr><td><code>{esc(k)}</code></td>"
+        f"<tr><td><code>{esc(k)}</code></td><td>{esc(fmt.metric_label(str(k), older))}</td>"
         f'<td class="num" title="{esc(v)}">{esc(fmt.exact(v))}</td></tr>'
         for k, v in metrics.items()
     )
     return (
         "<details><summary>All metrics, exact</summary>"
-        '<table style="max-width:640px"><thead><tr><th>Metric</th><th class="num">Value</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table></details>"
+        '<table style="max-width:900px"><thead><tr><th>Key</th><th>Metric</th>'
+        f'<th class="num">Value</th></tr></thead><tbody>{rows}</tbody></table></details>'
     )
 
 
@@ -502,6 +651,11 @@ def summary_section(results: dict[str, Any]) -> str:
     cls, sentence = status_sentence(results)
     badge = f'<span class="badge {cls}">{esc(STATUS_WORDS.get(status, status))}</span>'
     meta = [f"Status {badge}", f"Horizon {esc(horizon_text(results))}"]
+    if not no_plan(results):
+        if d.relaxed(results):
+            meta.append('Servers <span class="badge warn">fractional</span>')
+        elif d.obj(results, "solve").get("integer_servers") is True:
+            meta.append('Servers <span class="badge ok">whole</span>')
     if sc.get("file"):
         meta.append(f"Scenario file <code>{esc(sc['file'])}</code>")
     desc = f'<p class="description">{esc(sc["description"])}</p>' if sc.get("description") else ""
@@ -510,8 +664,8 @@ def summary_section(results: dict[str, Any]) -> str:
         desc,
         f'<p class="meta">{" · ".join(meta)}</p>',
         f'<p class="status">{esc(sentence)}</p>'
-        if cls == "ok"
-        else f'<div class="callout {cls}">{esc(sentence)}'
+        if cls == "ok" and not d.relaxed(results)
+        else f'<div class="callout {"warn" if cls == "ok" else cls}">{esc(sentence)}'
         + (' <a href="#explanations">Explanations</a>.' if status == "infeasible" else "")
         + "</div>",
         unserved_warning(results),
@@ -564,7 +718,7 @@ def charts_or_note(
 
 
 def map_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
-    """Map plus collapsible site and region tables."""
+    """Map plus collapsible tables of sites, regions and region-to-site flows."""
     body = [_fig_or_note(figs, notes, "map", "No site or region coordinates in these results.")]
     body.append(sites_table(results))
     regions = d.table(results, "regions")
@@ -585,6 +739,11 @@ def map_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
             )
             + "</details>"
         )
+    flows = flows_table(results)
+    if not flows and "flows" not in results and not no_plan(results):
+        note = d.missing_table_note(results, "flows", "where each region is served from")
+        flows = f'<p class="small">{esc(note)}</p>'
+    body.append(flows)
     lead = (
         "Squares are datacenter sites (size: accelerators installed in the last year; colour: "
         "country). Circles are the regions whose citizens use the services (size: population). "
@@ -592,6 +751,35 @@ def map_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
         "last modelled year's day)."
     )
     return section("map", lead, "".join(body))
+
+
+def flows_table(results: dict[str, Any]) -> str:
+    """Collapsible table of what each region sends to each site in the last year ('' if none)."""
+    flows = flows_last_year(results)
+    if flows.empty:
+        return ""
+    regions, sites = d.names(results, "regions"), d.names(results, "sites")
+    rows = records(flows.sort_values("requests_per_s", ascending=False))
+    for r in rows:
+        r["region_name"] = d.label(regions, r["region"])
+        r["site_name"] = d.label(sites, r["site"])
+    if all(r.get("peak_requests_per_s") is None for r in rows):
+        for r in rows:
+            r.pop("peak_requests_per_s", None)
+    year = flows.attrs.get("year", "")
+    return (
+        f"<details><summary>Where each region is served from ({esc(year)})</summary>"
+        + table_html(
+            rows,
+            [
+                text_col("region_name", "Region"),
+                text_col("site_name", "Site"),
+                Col("requests_per_s", "Mean (requests/s)"),
+                Col("peak_requests_per_s", "Busiest hour (requests/s)"),
+            ],
+        )
+        + "</details>"
+    )
 
 
 def sites_table(results: dict[str, Any]) -> str:
@@ -630,11 +818,17 @@ def sites_table(results: dict[str, Any]) -> str:
         Col("lat", "Latitude"),
         Col("lon", "Longitude"),
     ]
-    return f"<details><summary>Sites</summary>{table_html(rows, cols)}</details>"
+    note = relaxation_note(results)
+    return f"<details><summary>Sites</summary>{note}{table_html(rows, cols)}</details>"
 
 
 def costs_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
-    """Cost charts and the component table with a sum check."""
+    """Cost charts and the component table with a sum check.
+
+    The components of ``costs_usd`` add up to the objective; the values of lost service and of
+    unfinished training are among them, so the table marks them and gives the total cost of the
+    plan (without them) on its own line.
+    """
     body = [
         charts_or_note(
             figs,
@@ -649,22 +843,52 @@ def costs_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
         s = sum(comps.values())
         rows = [
             {
-                "component": d.cost_label(k),
+                "component": d.cost_label(k)
+                + (" (not a cost)" if k in d.PENALTY_COMPONENTS else ""),
                 "key": k,
                 "usd": v,
                 "share": v / s if s else None,
             }
             for k, v in sorted(comps.items(), key=lambda kv: -kv[1])
         ]
-        rows.append({"component": "Total", "key": "", "usd": s, "share": 1.0 if s else None})
+        rows.append(
+            {
+                "component": fmt.metric_label("objective_usd"),
+                "key": "objective_usd",
+                "usd": s,
+                "share": 1.0 if s else None,
+            }
+        )
+        cost = d.total_cost(results)
+        if cost is not None:
+            rows.append(
+                {
+                    "component": fmt.metric_label("total_cost_usd"),
+                    "key": "metrics.total_cost_usd",
+                    "usd": cost,
+                    "share": cost / s if s else None,
+                }
+            )
+        m = d.obj(results, "metrics")
+        for key in ("serving_cost_usd", "training_cost_usd"):
+            v = d.number(m.get(key))
+            if v is not None:
+                rows.append(
+                    {
+                        "component": "… " + fmt.metric_label(key),
+                        "key": f"metrics.{key}",
+                        "usd": v,
+                        "share": v / s if s else None,
+                    }
+                )
         body.append(
             table_html(
                 rows,
                 [
                     text_col("component", "Component"),
                     text_col("key", "Key in results"),
-                    Col("usd", "Discounted cost (USD)", usd_exact),
-                    Col("share", "Share", fmt.percent),
+                    Col("usd", "Present value (USD)", usd_exact),
+                    Col("share", "Share of the objective", fmt.percent),
                 ],
             )
         )
@@ -673,14 +897,16 @@ def costs_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
             if diff > 1e-6:
                 body.append(
                     f'<div class="callout warn">The components add up to {esc(usd_exact(s))}, '
-                    f"but the total cost is {esc(usd_exact(total))} "
+                    f"but the objective is {esc(usd_exact(total))} "
                     f"(difference {esc(fmt.percent(diff, 4))}).</div>"
                 )
             else:
-                body.append('<p class="small">The components add up to the total cost.</p>')
+                body.append('<p class="small">The components add up to the objective.</p>')
     lead = (
         "What the plan costs, in present value: buying servers, building datacenter space, "
-        "electricity, operation and maintenance, and a penalty for every request not served."
+        "electricity, operation and maintenance (the total cost of the plan), and what the "
+        "optimiser adds to it to weigh lost service and unfinished training (the objective, "
+        "which is not a cost)."
     )
     return section("costs", lead, "".join(body))
 
@@ -754,6 +980,7 @@ def baseline_section(results: dict[str, Any]) -> str:
             '<div class="callout warn">The naive baseline breaks limits the optimised plan '
             f"respects, so it is not a like-for-like alternative:<ul>{items}</ul></div>"
         )
+    parts.append(relaxation_note(results))
     parts.append(
         table_html(
             bl.comparison_rows(results),
@@ -767,6 +994,7 @@ def baseline_section(results: dict[str, Any]) -> str:
     )
     parts.append(
         "<details><summary>The baseline, country by country</summary>"
+        + relaxation_note(results)
         + table_html(
             bl.country_rows(results),
             [
@@ -791,12 +1019,19 @@ def baseline_section(results: dict[str, Any]) -> str:
 
 
 def unserved_section(results: dict[str, Any]) -> str:
-    """Unserved demand summary and raw rows."""
+    """Unserved demand by year, region and service (from ``unserved_hours``)."""
     summ = unserved_summary(results)
     regions = d.names(results, "regions")
     rows = records(summ)
     for r in rows:
         r["region_name"] = d.label(regions, r["region"])
+    have_new = "unserved_hours" in results and isinstance(results.get("unserved_hours"), list)
+    if rows or have_new or no_plan(results):
+        empty = no_plan_or(results, "All demand is served.")
+    elif not d.table(results, "unserved").empty or "unserved" in results:
+        empty = "All demand is served."
+    else:
+        empty = d.missing_table_note(results, "unserved_hours", "unserved demand")
     body = table_html(
         rows,
         [
@@ -805,15 +1040,18 @@ def unserved_section(results: dict[str, Any]) -> str:
             text_col("service", "Service"),
             text_col("hours", "Hours"),
             Col("peak_requests_per_s", "Peak unserved (requests/s)"),
-            Col("requests_per_day", "Unserved requests per day", lambda v: fmt.exact(round(v))),
+            Col("requests_per_year", "Unserved requests per year", whole),
+            Col("demanded_per_year", "Requested per year", whole),
             Col("share_of_demand", "Share of that demand", fmt.percent),
         ],
-        empty=no_plan_or(results, "All demand is served."),
+        empty=empty,
         collapse_after=20,
     )
     raw = d.table(results, "unserved")
-    if not raw.empty:
+    if not raw.empty and not have_new:
         body += (
+            '<p class="small">These results are in the older format: yearly volumes need the '
+            "planner's hour weights, so only hours and peaks are shown.</p>"
             "<details><summary>Every unserved hour</summary>"
             + table_html(
                 records(raw),
@@ -827,48 +1065,115 @@ def unserved_section(results: dict[str, Any]) -> str:
             )
             + "</details>"
         )
+    elif rows:
+        body += (
+            '<p class="small">The hour-by-hour detail is in <code>unserved.parquet</code> beside '
+            "<code>results.json</code>.</p>"
+        )
     lead = (
         "Requests the plan does not serve, by year, region and service, with the hours of the "
-        "representative day when it happens."
+        "representative day when it happens, the busiest unserved hour and the requests lost "
+        "over the year."
     )
     return section("unserved", lead, body)
 
 
 def served_section(results: dict[str, Any], figs: dict, notes: dict) -> str:
-    """Served vs unserved chart and table."""
+    """Served vs unserved chart and tables, by service and by region (requests per year)."""
     tab = served_table(results)
     rows = records(tab)
     for r in rows:
         r["share"] = r["served"] / r["demanded"] if r["demanded"] else None
-    body = _fig_or_note(
-        figs, notes, "served", no_plan_or(results, "No demand or dispatch in these results.")
-    )
+    if no_plan(results):
+        missing = NO_PLAN
+    else:
+        missing = d.missing_table_note(results, "served_by_service", "served demand")
+    body = _fig_or_note(figs, notes, "served", missing)
+
     body += table_html(
         rows,
         [
             Col("year", "Year", str),
             text_col("service", "Service"),
-            Col("demanded", "Requested per day", lambda v: fmt.exact(round(v))),
-            Col("served", "Served per day", lambda v: fmt.exact(round(v))),
-            Col("unserved", "Not served per day", lambda v: fmt.exact(round(v))),
+            Col("demanded", "Requested per year", whole),
+            Col("served", "Served per year", whole),
+            Col("unserved", "Not served per year", whole),
             Col("share", "Share served", fmt.percent),
         ],
-        empty="" if no_plan(results) else "No demand in these results.",
+        empty="",
         collapse_after=12,
     )
-    lead = "For each service and year: requests per day asked for, served and not served."
+    sbr = d.table(results, "served_by_region")
+    if not sbr.empty and not no_plan(results):
+        if d.has_columns(sbr, "year"):
+            sbr = sbr.sort_values([c for c in ("year", "region", "service") if c in sbr])
+        regions = d.names(results, "regions")
+        rrows = records(sbr)
+        for r in rrows:
+            r["region_name"] = d.label(regions, r.get("region"))
+            if r.get("served_share") is None:
+                dem, srv = d.number(r.get("demanded_requests")), d.number(r.get("served_requests"))
+                r["served_share"] = srv / dem if dem and srv is not None else None
+        body += (
+            "<details><summary>By region</summary>"
+            + table_html(
+                rrows,
+                [
+                    Col("year", "Year", str),
+                    text_col("region_name", "Region"),
+                    text_col("service", "Service"),
+                    Col("demanded_requests", "Requested per year", whole),
+                    Col("served_requests", "Served per year", whole),
+                    Col("unserved_requests", "Not served per year", whole),
+                    Col("served_share", "Share served", fmt.percent),
+                ],
+            )
+            + "</details>"
+        )
+    lead = (
+        "For each service and year: requests asked for over the year, served and not served "
+        "(the planner's yearly totals, each representative hour weighted by the hours it stands "
+        "for)."
+    )
     return section("served", lead, body)
 
 
 def used_pairs(results: dict[str, Any]) -> set[tuple[str, str]] | None:
-    """(service, accelerator) pairs that serve requests in the plan; ``None`` if unknown."""
+    """(service, accelerator) pairs that serve requests in the plan; ``None`` if unknown.
+
+    From ``serving_summary`` (its ``services`` list, or its ``workload`` matched to the
+    ``capacity`` rows); an older file's hourly ``serving``; else the built accelerators.
+    """
+    cap = d.table(results, "capacity")
+    by_workload: dict[str, set[str]] = {}
+    if d.has_columns(cap, "workload", "service"):
+        for r in cap.itertuples():
+            by_workload.setdefault(str(r.workload), set()).add(str(r.service))
+    summ = d.table(results, "serving_summary")
+    if results.get("serving_summary") == []:  # the plan serves nothing
+        return set()
+    if d.has_columns(summ, "accelerator") and ("services" in summ or "workload" in summ):
+        load = next((c for c in ("requests_per_year", "peak_servers_busy") if c in summ), None)
+        if load is not None:
+            summ = summ[pd.to_numeric(summ[load], errors="coerce").fillna(0) > 0]
+        pairs: set[tuple[str, str]] = set()
+        for r in summ.to_dict("records"):
+            services = d.split_ids(r.get("services"))
+            if not services and r.get("workload") is not None:
+                services = sorted(by_workload.get(str(r["workload"]), {str(r["workload"])}))
+            pairs.update((s, str(r["accelerator"])) for s in services)
+        return pairs
     serving = d.table(results, "serving")
-    if d.has_columns(serving, "service", "accelerator", "requests_per_s"):
+    key = next((c for c in ("service", "workload") if c in serving), None)
+    if key and d.has_columns(serving, "accelerator", "requests_per_s"):
         rps = pd.to_numeric(serving["requests_per_s"], errors="coerce").fillna(0)
         sub = serving[rps > 0]
-        return set(zip(sub["service"].astype(str), sub["accelerator"].astype(str), strict=True))
+        pairs = set()
+        for name, acc in zip(sub[key].astype(str), sub["accelerator"].astype(str), strict=True):
+            services = by_workload.get(name, {name}) if key == "workload" else {name}
+            pairs.update((s, acc) for s in services)
+        return pairs
     build = d.table(results, "build")
-    cap = d.table(results, "capacity")
     if d.has_columns(build, "accelerator") and d.has_columns(cap, "service", "accelerator"):
         built = set(build["accelerator"].astype(str))
         return {
@@ -879,6 +1184,42 @@ def used_pairs(results: dict[str, Any]) -> set[tuple[str, str]] | None:
     return None
 
 
+def serving_summary_html(results: dict[str, Any]) -> str:
+    """Where each workload is served: site, accelerator, requests per year, peak servers busy
+    (from ``serving_summary``; '' when absent)."""
+    summ = d.table(results, "serving_summary")
+    if summ.empty or no_plan(results):
+        return ""
+    if d.has_columns(summ, "year"):
+        summ = summ.sort_values(
+            [c for c in ("year", "site", "accelerator", "workload") if c in summ]
+        )
+    sites = d.names(results, "sites")
+    rows = records(summ)
+    for r in rows:
+        r["site_name"] = d.label(sites, r.get("site"))
+        services = d.split_ids(r.get("services"))
+        r["services_text"] = ", ".join(services) if services else None
+
+    return (
+        "<h3>Where each workload is served</h3>"
+        + relaxation_note(results)
+        + table_html(
+            rows,
+            [
+                Col("year", "Year", str),
+                text_col("site_name", "Site"),
+                text_col("accelerator", "Accelerator"),
+                text_col("workload", "Workload"),
+                text_col("services_text", "Services"),
+                Col("requests_per_year", "Requests per year", whole),
+                Col("peak_servers_busy", "Servers busy at the busiest hour"),
+            ],
+            collapse_after=20,
+        )
+    )
+
+
 def capacity_section(results: dict[str, Any]) -> str:
     """Per-server capacity figures the plan used (rows it did not use folded away)."""
     cap = records(d.table(results, "capacity"))
@@ -887,10 +1228,6 @@ def capacity_section(results: dict[str, Any]) -> str:
     if used is not None and cap:
         other = [r for r in cap if (str(r.get("service")), str(r.get("accelerator"))) not in used]
         cap = [r for r in cap if (str(r.get("service")), str(r.get("accelerator"))) in used]
-
-    def whole(v: Any) -> str:
-        n = d.number(v)
-        return fmt.MISSING if n is None else fmt.exact(round(n))
 
     for r in cap + other:
         r["service_model"] = f"{r.get('service', fmt.MISSING)} ({r.get('model', fmt.MISSING)})"
@@ -922,6 +1259,11 @@ def capacity_section(results: dict[str, Any]) -> str:
             f"<details><summary>Other service × accelerator pairs the plan could have used "
             f"({len(other)})</summary>{table_html(other, base + why)}</details>"
         )
+    served_where = serving_summary_html(results)
+    if not served_where and "serving_summary" not in results and not no_plan(results):
+        note = d.missing_table_note(results, "serving_summary", "where each workload is served")
+        served_where = f'<p class="small">{esc(note)}</p>'
+    body += served_where
     services = records(d.table(results, "services"))
     if services:
         body += (
@@ -948,7 +1290,8 @@ def capacity_section(results: dict[str, Any]) -> str:
         "How much one server of each accelerator can serve for each service while meeting its "
         "latency targets, and the power it draws: the performance model's figures that the plan "
         "used. A server is one purchasable unit (e.g. 8 GPUs). Pairs the plan did not use are "
-        "folded away below the table."
+        "folded away below the table. Then: which site and accelerator serve each workload, "
+        "requests per year and the servers busy at the busiest hour."
     )
     return section("capacity", lead, body)
 
@@ -962,7 +1305,7 @@ def plan_section(results: dict[str, Any]) -> str:
     rows = records(build)
     for r in rows:
         r["site_name"] = d.label(sites, r.get("site"))
-    body = table_html(
+    body = relaxation_note(results) + table_html(
         rows,
         [
             Col("year", "Online in", str),
@@ -1023,6 +1366,16 @@ def assumptions_section(results: dict[str, Any]) -> str:
     return section("assumptions", lead, body)
 
 
+def servers_words(results: dict[str, Any]) -> str:
+    """``solve.integer_servers`` in words, for the solve statistics."""
+    flag = d.obj(results, "solve").get("integer_servers")
+    if flag is True:
+        return "whole servers (integer_servers: true)"
+    if flag is False:
+        return f"{fmt.RELAXATION_LABEL} (integer_servers: false)"
+    return fmt.RELAXATION_LABEL if d.relaxed(results) else fmt.MISSING
+
+
 def solve_section(results: dict[str, Any]) -> str:
     """Solver and run statistics."""
     s = d.obj(results, "solve")
@@ -1036,14 +1389,26 @@ def solve_section(results: dict[str, Any]) -> str:
         ("Result extraction time", fmt.seconds(s.get("extract_s"))),
         ("Variables", fmt.exact(s.get("n_variables"))),
         ("Constraints", fmt.exact(s.get("n_constraints"))),
-        ("MIP gap", fmt.percent(s.get("mip_gap"), 3)),
-        ("Objective (USD)", usd_exact(results.get("objective_usd"))),
-        ("Base year", fmt.exact(sc.get("base_year"))),
+        ("Servers", servers_words(results)),
+        ("MIP gap (proven, to the bound)", fmt.percent(s.get("mip_gap"), 3)),
+        ("Bound on the objective (USD)", usd_exact(s.get("bound_usd"))),
+        (f"{fmt.metric_label('objective_usd')} (USD)", usd_exact(results.get("objective_usd"))),
+        ("Base year", str(sc.get("base_year") or fmt.MISSING)),
         ("Discount rate", fmt.percent(sc.get("discount_rate"), 2)),
         ("Scenario file", str(sc.get("file") or fmt.MISSING)),
         ("infraplan version", str(results.get("infraplan_version") or fmt.MISSING)),
     ]
-    known = {"build_s", "solve_s", "extract_s", "n_variables", "n_constraints", "solver", "mip_gap"}
+    known = {
+        "build_s",
+        "solve_s",
+        "extract_s",
+        "n_variables",
+        "n_constraints",
+        "solver",
+        "mip_gap",
+        "bound_usd",
+        "integer_servers",
+    }
     for k, v in s.items():  # keys added to the contract later, shown as they are
         if k not in known:
             shown = fmt.seconds(v) if k.endswith("_s") else fmt.exact(v)
@@ -1090,8 +1455,8 @@ def render_html(results: dict[str, Any]) -> str:
     title = f"{sc.get('name') or 'infraplan'} · infraplan report"
     missing = NO_PLAN if no_plan(results) else None
 
-    def chart_section(sid: str, names: list[str], lead: str, default: str) -> str:
-        return section(sid, lead, charts_or_note(figs, notes, names, missing or default))
+    def chart_section(sid: str, names: list[str], lead: str, default: str, before: str = "") -> str:
+        return section(sid, lead, before + charts_or_note(figs, notes, names, missing or default))
 
     sections = [
         summary_section(results),
@@ -1103,6 +1468,7 @@ def render_html(results: dict[str, Any]) -> str:
             "How many accelerators come online each year, by accelerator type (hover for the "
             "split by site); the dotted line is the total installed.",
             "Nothing is built in these results.",
+            relaxation_note(results),
         ),
         costs_section(results, figs, notes),
         baseline_section(results),
@@ -1119,7 +1485,9 @@ def render_html(results: dict[str, Any]) -> str:
             ["demand"],
             "Requests per second asked for by all regions' citizens, by service, through a "
             "typical day in UTC hours (regions in other time zones peak at other UTC hours).",
-            "No demand in these results.",
+            "No demand in these results."
+            if "demand_by_service" in results or d.older_format(results)
+            else d.missing_table_note(results, "demand_by_service", "the demand chart"),
         ),
         served_section(results, figs, notes),
         explanations_section(results),

@@ -25,12 +25,14 @@ from infraplan.scenario.schema import (
     Solver,
     reference_problems,
 )
+from infraplan.scenario.transforms import Restricted, restrict, update
 
 __all__ = [
     "Economics",
     "Horizon",
     "Partner",
     "Region",
+    "Restricted",
     "Scenario",
     "Service",
     "Site",
@@ -38,6 +40,10 @@ __all__ = [
     "format_validation_error",
     "load_scenario",
     "parse_scenario",
+    "parse_stored_scenario",
+    "restrict",
+    "update",
+    "validation_problems",
 ]
 
 
@@ -76,6 +82,25 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(text, source=str(p))
 
 
+def _year_keys(o: Any) -> Any:
+    """``o`` with digit-string mapping keys as integers (JSON writes ``{2027: 4}`` as
+    ``{"2027": 4}``)."""
+    if isinstance(o, dict):
+        return {
+            (int(k) if isinstance(k, str) and k.isdigit() else k): _year_keys(v)
+            for k, v in o.items()
+        }
+    if isinstance(o, list):
+        return [_year_keys(v) for v in o]
+    return o
+
+
+def parse_stored_scenario(doc: dict[str, Any], source: str = "results.json") -> Scenario:
+    """Validate a scenario stored as JSON (``scenario_input`` of a results document): its year
+    keys were written as strings and are read back as years."""
+    return parse_scenario(_year_keys(doc), source)
+
+
 def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as YAML text or an already parsed mapping."""
     if isinstance(text, str):
@@ -103,17 +128,24 @@ def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Sc
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = format_validation_error(exc, data)
-        try:
-            extra = reference_problems(data)
-        except Exception:  # the raw mapping may be too broken to cross-check
-            extra = []
-        problems += [p for p in extra if not any(p in q for q in problems)]
+        problems = validation_problems(exc, data)
         noun = "problem" if len(problems) == 1 else "problems"
         msg = (
             f"{source}: {len(problems)} {noun} found; fix them and run `infraplan validate` again:"
         )
         raise InfraplanError(msg, problems) from None
+
+
+def validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[str]:
+    """Every problem of a scenario mapping that failed validation, one line each: the schema's
+    (``format_validation_error``) and the cross-references, which pydantic checks only once
+    everything else is valid."""
+    problems = format_validation_error(exc, data)
+    try:
+        extra = reference_problems(data)
+    except Exception:  # the raw mapping may be too broken to cross-check
+        extra = []
+    return problems + [p for p in extra if not any(p in q for q in problems)]
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -132,7 +164,8 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(part) if is_model else None
         if field is None:
             return None
         ann = field.annotation

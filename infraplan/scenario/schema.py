@@ -6,9 +6,16 @@ are checked against the catalog so that every problem is reported at once with i
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from infraplan import catalog
 from infraplan.errors import did_you_mean
@@ -42,6 +49,28 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
+
+_V = TypeVar("_V")
+
+
+def _by_year(steps: dict[int, _V]) -> dict[int, _V]:
+    """Sort a ``{year: value}`` mapping by year and refuse an empty one.
+
+    Consumers read these mappings as step functions or interpolate between their points; sorting
+    once here makes every reader (and ``model_dump``) see the same thing whatever the key order
+    in the file.
+    """
+    if not steps:
+        msg = (
+            "an empty {year: value} mapping has no meaning; give at least one year, "
+            "e.g. {2027: 100}, or a single number for a constant value"
+        )
+        raise ValueError(msg)
+    return dict(sorted(steps.items()))
+
+
+ByYear = Annotated[dict[Year, _V], AfterValidator(_by_year)]
+"""A ``{year: value}`` mapping, normalised to ascending years; never empty."""
 
 
 class Strict(BaseModel):
@@ -96,16 +125,22 @@ class Economics(Strict):
     what buying the tokens from a commercial API costs (GPT-4o list prices 2.50 USD input and
     10 USD output per million, at 3 input tokens per output token: 4.4 USD; simonw/llm-prices,
     2026), rounded to 5 USD."""
+    unfinished_training_usd_per_h100_hour: NonNegFloat = 6.0
+    """Value of training compute not delivered by a campaign's deadline, per H100-equivalent
+    accelerator-hour (estimate: renting the missing compute in the cloud at about twice the 2026
+    market median of 2.95 USD per H100-hour; economics.md)."""
     accelerator_price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] = 0.0
     """Yearly decline of server prices after the catalog price year (0 = constant)."""
-    capex_budget_usd: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    capex_budget_usd: NonNegFloat | ByYear[NonNegFloat] | None = None
     """Optional cap on capital spending per year (servers, facilities, site openings), USD
     undiscounted."""
 
 
 class Solver(Strict):
-    integer_servers: bool = False
-    """Build whole servers (MIP) instead of continuous server counts (LP)."""
+    integer_servers: bool = True
+    """Build whole servers (default): a plan that can be bought, with the LP relaxation as its
+    proven bound and the gap stated. ``false`` gives the continuous relaxation (fractional
+    servers), labelled as such wherever it is shown."""
     time_limit_s: PositiveFloat = 600.0
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
     method: Literal["auto", "ipm", "simplex"] = "auto"
@@ -165,7 +200,7 @@ class Service(Strict):
         "daytime"
     )
     """Diurnal profile in local time: a named shape or 24 relative weights."""
-    adoption: Share | dict[Year, Share] = 1.0
+    adoption: Share | ByYear[Share] = 1.0
     """Share of online people using the service, constant or by year (linear in between)."""
     regions: list[str] | None = None
     """Regions served (default: all)."""
@@ -212,7 +247,7 @@ class Site(Strict):
     carbon_g_kwh: NonNegFloat | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
     capex_usd_per_mw: NonNegFloat | None = None
-    power_mw: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    power_mw: NonNegFloat | ByYear[NonNegFloat] | None = None
     """Grid power available: constant or by year (step function)."""
     lead_time_months: Annotated[float, Field(ge=0, le=120)] | None = None
     accelerators: list[str] | None = None
@@ -261,7 +296,7 @@ class ChipCap(Strict):
     """Accelerators counted (default: all)."""
     country: str | None = None
     """Destination country (ISO3) for an import cap; none for a global supply cap."""
-    amount: NonNegFloat | dict[Year, NonNegFloat]
+    amount: NonNegFloat | ByYear[NonNegFloat]
     """Cap per year (annual) or over the horizon (cumulative); by year for a schedule."""
     unit: Literal["accelerators", "tpp"] = "accelerators"
     """Count accelerators, or export-control TPP (2 x MacTOPS x bits per accelerator)."""
@@ -322,9 +357,9 @@ class Energy(Strict):
 
     carbon_price_usd_per_t: NonNegFloat = 0.0
     """Carbon price paid on emissions (a cost component)."""
-    carbon_cap_t: NonNegFloat | dict[Year, NonNegFloat] | None = None
+    carbon_cap_t: NonNegFloat | ByYear[NonNegFloat] | None = None
     """Cap on emissions per year (tCO2)."""
-    renewable_share_min: Share | dict[Year, Share] | None = None
+    renewable_share_min: Share | ByYear[Share] | None = None
     """Minimum renewable share of facility energy per year (grid share + purchased PPAs)."""
     renewable_premium_usd_mwh: NonNegFloat = 10.0
     """Premium for renewable certificates / PPAs above the grid price (estimate)."""

@@ -20,15 +20,19 @@ tolerance): the result is exact, not a heuristic. Usually one or two rounds suff
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from infraplan.finance import alive_matrix, annuity_factor
-from infraplan.optimize.inputs import PlanInputs
-from infraplan.optimize.model import BuiltModel
+from infraplan.model.build import BuiltModel
+from infraplan.model.costs import CostCoefficients
+from infraplan.model.inputs import PlanInputs
+from infraplan.model.solve.highs import Outcome
+from infraplan.units import as_float
 
 # Restricted set: accelerator types per site.
 ACCELERATORS_PER_SITE = 2
@@ -47,32 +51,26 @@ class Restriction:
     history: list[dict] = field(default_factory=list)
 
 
-def cost_scores(inp: PlanInputs) -> pd.Series:
-    """Rough yearly cost (USD) per request/s of each option: server, facility and energy.
+def cost_scores(inp: PlanInputs, coef: CostCoefficients) -> pd.Series:
+    """Rough present cost (USD) per request/s of each option over the horizon: the server (its
+    first possible vintage), the facility it needs, and energy, from the cost coefficients.
 
     Used only to choose the starting columns; pricing makes the result exact anyway.
     """
-    scn = inp.scenario
-    econ = scn.economics
-    rate = scn.horizon.discount_rate
     o = inp.options
-    acc = inp.accelerators
-    sites = inp.sites
-    crf = annuity_factor(rate, econ.server_lifetime_years) + econ.it_om_fraction
-    crf_f = annuity_factor(rate, econ.facility_lifetime_years) + econ.facility_om_fraction
-    price = o["accelerator"].map(acc["server_price_usd"]).to_numpy(float) / (
-        1 - econ.network_capex_fraction
-    )
-    peak_mw = o["accelerator"].map(acc["peak_power_w_per_server"]).to_numpy(float) / 1e6
-    capex_mw = o["site"].map(sites["capex_usd_per_mw"]).to_numpy(float)
-    pue = o["site"].map(sites["pue"]).to_numpy(float)
-    price_mwh = o["site"].map(sites["power_price_usd_mwh"]).to_numpy(float)
-    energy = o["power_w_per_server"].to_numpy(float) / 1e6 * pue * 8760 * price_mwh * 0.6
-    per_server = price * crf + peak_mw * capex_mw * crf_f + energy
-    return pd.Series(per_server / o["requests_per_s_per_server"].to_numpy(float), index=o.index)
+    f = o["fleet"].to_numpy()
+    s = inp.sites.index.get_indexer(pd.Index(o["site"]))
+    allowed = inp.build_allowed[f] > 0
+    first = np.where(allowed.any(axis=1), allowed.argmax(axis=1), 0)
+    server = (coef.server[f, first] + coef.server_om[f, first]).sum(axis=1)
+    fac = (coef.facility[s, first] + coef.facility_om[s, first]).sum(axis=1) * coef.peak_mw[f]
+    idle = coef.energy_idle[f].sum(axis=1)
+    cap = o["requests_per_s_per_server"].to_numpy(float)
+    dyn = coef.energy_serve.sum(axis=(1, 2)) / max(coef.energy_serve.shape[2], 1)
+    return pd.Series((server + fac + idle) / cap + dyn, index=o.index)
 
 
-def initial_restriction(inp: PlanInputs) -> Restriction:
+def initial_restriction(inp: PlanInputs, coef: CostCoefficients) -> Restriction:
     """Per site, the accelerator types closest to the cheapest for some workload; per zone,
     the sites where it is cheapest to serve.
 
@@ -81,13 +79,15 @@ def initial_restriction(inp: PlanInputs) -> Restriction:
     pair keeps at least its cheapest type, so every pair row stays in play.
     """
     o = inp.options.copy()
-    o["score"] = cost_scores(inp)
+    o["score"] = cost_scores(inp, coef)
     o["rel"] = o["score"] / o.groupby(["workload", "site"])["score"].transform("min")
     per_fleet = o.groupby("fleet")["rel"].min()
     site_of = inp.fleet["site"]
     rank = per_fleet.groupby(site_of.reindex(per_fleet.index)).rank(method="first")
     fleet = np.zeros(len(inp.fleet), dtype=bool)
     fleet[rank.index[rank <= ACCELERATORS_PER_SITE].to_numpy()] = True
+    # fleets that host a multi-server workload stay active: pricing does not price instances
+    fleet[o.loc[o["servers_per_instance"] > 1, "fleet"].to_numpy()] = True
     options = fleet[o["fleet"].to_numpy()]
     pair_score = o[options].groupby("pair")["score"].min()
     a = inp.arcs
@@ -154,7 +154,6 @@ def price(built: BuiltModel, inp: PlanInputs, r: Restriction, tol: float) -> dic
     m = built.model
     col_dual, row_dual, vpos, cpos = _duals(built)
     years = inp.years
-    econ = inp.scenario.economics
     arcs, opts = inp.arcs, inp.options
     ny, nb = len(years), len(inp.blocks)
 
@@ -180,7 +179,7 @@ def price(built: BuiltModel, inp: PlanInputs, r: Restriction, tol: float) -> dic
     e_o = mc_o + y_cap[f_of_o] / cap[:, None, None]
 
     # arcs: MC_z against the cheapest active option at a built accelerator of the pair
-    installed = np.nan_to_num(built.installed.solution.transpose("fleet", "year").values)
+    installed = np.nan_to_num(built.exprs["installed"].solution.transpose("fleet", "year").values)
     built_fy = installed > 1e-9
     usable = r.options[:, None] & built_fy[f_of_o]  # (option, year)
     mc_p = np.full((len(inp.pairs), ny, nb), np.inf)
@@ -197,7 +196,7 @@ def price(built: BuiltModel, inp: PlanInputs, r: Restriction, tol: float) -> dic
     u = np.zeros_like(y_cap)
     np.minimum.at(u, f_of_o, -np.maximum(0.0, margin))
     d_build = _take(col_dual, vpos, m.variables["build"].labels, ["fleet", "vintage"])
-    alive = alive_matrix(years, years, econ.server_lifetime_years)  # (vintage, year)
+    alive = built.coef.alive_srv  # (vintage, year)
     c_build = d_build - np.einsum("vy,fyb->fv", alive, y_cap)
     # per year, the capacity duals can sum at most to min(sum_b U, c~_train): a server-year
     # of a training campaign occupies the server in every block of that year
@@ -238,10 +237,10 @@ def price(built: BuiltModel, inp: PlanInputs, r: Restriction, tol: float) -> dic
     }
 
 
-def use_column_generation(inp: PlanInputs, built: BuiltModel) -> bool:
+def use_column_generation(built: BuiltModel) -> bool:
     """On for large pure LPs (or when the scenario asks); never for MIPs."""
-    mode = inp.scenario.solver.column_generation
-    if built.integer_vars or mode == "off":
+    mode = built.inputs.scenario.solver.column_generation
+    if built.integer or mode == "off":
         return False
     if mode == "on":
         return True
@@ -249,26 +248,27 @@ def use_column_generation(inp: PlanInputs, built: BuiltModel) -> bool:
 
 
 def solve_with_pricing(
-    built: BuiltModel, inp: PlanInputs, solve_once: object
-) -> tuple[object, dict]:
-    """Column-generation loop around ``solve_once(built) -> SolveInfo``."""
-    r = initial_restriction(inp)
+    built: BuiltModel, solve_once: Callable[[BuiltModel], Outcome]
+) -> tuple[Outcome, dict[str, Any]]:
+    """Column-generation loop around ``solve_once(built) -> Outcome``."""
+    inp = built.inputs
+    r = initial_restriction(inp, built.coef)
     apply_restriction(built, inp, r)
-    stats: dict = {"rounds": 0, "added": []}
-    info = None
+    stats: dict[str, Any] = {"rounds": 0, "added": []}
     t0 = time.perf_counter()
+    info = solve_once(built)
     for _ in range(MAX_ROUNDS):
-        info = solve_once(built)  # type: ignore[operator]
         stats["rounds"] += 1
-        if info.status != "optimal":  # type: ignore[attr-defined]
+        if info.status != "optimal":
             break
-        tol = REL_TOL * max(1.0, abs(float(built.model.objective.value)))
+        tol = REL_TOL * max(1.0, abs(as_float(built.model.objective.value)))
         added = price(built, inp, r, tol)
         stats["added"].append(added)
         if added["arcs"] + added["fleet"] + added["options"] == 0:
             stats["certified"] = True
             break
         apply_restriction(built, inp, r)
+        info = solve_once(built)
     else:
         stats["certified"] = False
     stats["active"] = {
@@ -277,4 +277,5 @@ def solve_with_pricing(
         "arcs": f"{int(r.arcs.sum())}/{len(r.arcs)}",
     }
     stats["seconds"] = time.perf_counter() - t0
+    info.solve_s = stats["seconds"]
     return info, stats

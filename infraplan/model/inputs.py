@@ -24,18 +24,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from infraplan import catalog, perf
-from infraplan.demand import demand_table, region_table, service_table
+from infraplan import catalog
+from infraplan.demand import demand_table, region_table, to_utc
 from infraplan.errors import InfraplanError
-from infraplan.network import rtt_matrix
+from infraplan.network import FIBRE_KM_PER_MS, OVERHEAD_MS, ROUTE_FACTOR, rtt_matrix
+from infraplan.perf.efficiency import Efficiency, packaged
 from infraplan.scenario import Scenario
+from infraplan.units import DAYS_PER_YEAR, HOURS_PER_YEAR, as_float
+from infraplan.workloads import WORKLOADS, Workload
 
-HOURS_PER_YEAR = 8760.0
-DAYS_PER_YEAR = 365.0
-# Value of a training campaign not finished, per H100-equivalent accelerator-hour (an estimate
-# of renting the missing compute in the cloud at ~2x the 2026 market median of $2.95/GPU-h).
-TRAINING_SHORTFALL_USD_PER_H100_HOUR = 6.0
 H100_BF16_TFLOPS = 989.4
+"""Dense BF16 peak of an H100 SXM (TFLOP/s): the unit of H100-equivalent hours."""
+# Defaults for a custom site (not in the catalog) when the scenario leaves a field out, with
+# where they come from (listed in the assumptions table of every run that uses them).
+CUSTOM_SITE_DEFAULTS: dict[str, tuple[float, str]] = {
+    "pue": (1.3, "estimate: typical PUE of a new air-cooled hyperscale hall (economics.md)"),
+    "capex_usd_per_mw": (
+        11.7e6,
+        "estimate: Cushman & Wakefield 2025 data-center development cost guide, US average "
+        "11.7 M USD per MW of IT load (economics.md)",
+    ),
+    "lead_time_months": (18.0, "estimate: 18-24 months from decision to first capacity"),
+}
 
 
 @dataclass
@@ -44,6 +54,8 @@ class PlanInputs:
 
     scenario: Scenario
     years: list[int]
+    workload: Workload  # the workload type of the services (LLM)
+    efficiency: Efficiency  # performance-model efficiency table used for capacities
     blocks: pd.DataFrame  # block -> first hour, hours, weight_h (hours per year it stands for)
     regions: pd.DataFrame
     services: pd.DataFrame
@@ -81,6 +93,22 @@ class PlanInputs:
     def hour_weight(self) -> np.ndarray:
         return self.blocks["weight_h"].to_numpy()
 
+    @property
+    def base_year(self) -> int:
+        """Year costs are discounted to."""
+        return int(self.scenario.horizon.base_year or self.scenario.horizon.start_year)
+
+    @property
+    def decision_year(self) -> int:
+        """First year a build decision can be taken."""
+        h = self.scenario.horizon
+        return int(h.decision_year if h.decision_year is not None else h.start_year - 1)
+
+    @property
+    def zone_batch(self) -> np.ndarray:
+        """(zone,) True for batch zones (load may move within the day)."""
+        return self.zones["workload"].map(self.workloads["kind"]).eq("batch").to_numpy()
+
 
 def _first(*values: object) -> float:
     for v in values:
@@ -117,9 +145,17 @@ def site_table(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
                 c["elec_price_usd_kwh"] * 1000,
             ),
             "carbon_g_kwh": _first(s.carbon_g_kwh, base.get("carbon_g_kwh"), c["carbon_g_kwh"]),
-            "pue": _first(s.pue, base.get("pue"), 1.3),
-            "capex_usd_per_mw": _first(s.capex_usd_per_mw, base.get("capex_usd_per_mw"), 11.7e6),
-            "lead_time_months": _first(s.lead_time_months, base.get("lead_time_months"), 18.0),
+            "pue": _first(s.pue, base.get("pue"), CUSTOM_SITE_DEFAULTS["pue"][0]),
+            "capex_usd_per_mw": _first(
+                s.capex_usd_per_mw,
+                base.get("capex_usd_per_mw"),
+                CUSTOM_SITE_DEFAULTS["capex_usd_per_mw"][0],
+            ),
+            "lead_time_months": _first(
+                s.lead_time_months,
+                base.get("lead_time_months"),
+                CUSTOM_SITE_DEFAULTS["lead_time_months"][0],
+            ),
             "opening_cost_usd": float(s.opening_cost_usd or 0.0),
             "renewable_share": float(s.renewable_share or 0.0),
         }
@@ -171,13 +207,11 @@ def hour_blocks(n_blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
     return blocks, block_of_hour
 
 
-def workload_table(services: pd.DataFrame, mode: str) -> pd.Series:
-    """Workload id of each service (services with identical serving figures share one)."""
-    if mode == "off":
+def workload_ids(services: pd.DataFrame, keys: list[str] | None) -> pd.Series:
+    """Workload id of each service: services equal on ``keys`` share one (the first service's
+    id); ``keys=None`` keeps every service apart."""
+    if keys is None:
         return pd.Series(services.index, index=services.index)
-    keys = ["model", "ttft_ms", "tpot_ms", "network_budget_ms", "data_class", "kind", "precision"]
-    if mode == "exact":
-        keys += ["input_tokens", "output_tokens"]
     key = pd.Series(
         ["|".join(str(v) for v in row) for row in services[keys].itertuples(index=False)],
         index=services.index,
@@ -186,14 +220,19 @@ def workload_table(services: pd.DataFrame, mode: str) -> pd.Series:
     return key.map(first)
 
 
-def build_inputs(scn: Scenario) -> PlanInputs:
-    """Turn a scenario into the planning model's input tables."""
+def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInputs:
+    """Turn a scenario into the planning model's input tables.
+
+    ``efficiency`` is the performance model's efficiency table (default: the packaged fit).
+    """
+    eff = efficiency if efficiency is not None else packaged()
+    wl: Workload = WORKLOADS["llm"]
     years = scn.horizon.years
     ny = len(years)
     blocks, block_of_hour = hour_blocks(scn.solver.hour_blocks)
     nb = len(blocks)
     regions = region_table(scn)
-    services = service_table(scn)
+    services = wl.service_rows(scn)
     sites, power_cap = site_table(scn)
     accel = accelerator_table(scn)
     econ = scn.economics
@@ -208,56 +247,24 @@ def build_inputs(scn: Scenario) -> PlanInputs:
         price.loc[a] = float(row["server_price_usd"]) * decline
 
     # Workloads: merge services with the same serving figures.
-    services["workload"] = workload_table(services, scn.solver.merge_services)
-    demand = demand_table(scn)
-    wl_cols = ["model", "ttft_ms", "tpot_ms", "network_budget_ms", "data_class", "kind"]
-    workloads = services.drop_duplicates("workload").set_index("workload")[[*wl_cols, "precision"]]
-    # token lengths of a workload: demand-weighted mean of its services (exact when identical)
-    req = demand.groupby("service")["requests_per_s"].sum()
-    w = req.reindex(services.index).fillna(0) + 1e-12
-    for col in ("input_tokens", "output_tokens"):
-        num = (services[col] * w).groupby(services["workload"]).sum()
-        workloads[col] = (num / w.groupby(services["workload"]).sum()).round().astype(int)
-    workloads.index.name = "workload"
+    mode = scn.solver.merge_services
+    services["workload"] = workload_ids(services, None if mode == "off" else wl.merge_keys(mode))
+    demand = wl.demand_work(demand_table(scn), services)
+    workloads = wl.workload_table(services, demand)
+    workloads["lost_value_usd_per_request"] = wl.lost_value_usd_per_request(workloads, econ)
 
     # Per-server capacity of each workload x accelerator from the performance model.
-    cap_rows = []
-    for wid, s in workloads.iterrows():
-        server_ttft = float(s["ttft_ms"] - s["network_budget_ms"])
-        prec = s["precision"] if isinstance(s["precision"], str) else None
-        for a in accel.index:
-            c = perf.server_capacity(
-                s["model"],
-                a,
-                isl=int(s["input_tokens"]),
-                osl=int(s["output_tokens"]),
-                ttft_ms=server_ttft,
-                tpot_ms=float(s["tpot_ms"]),
-                precision=prec,
-            )
-            cap_rows.append(
-                {
-                    "workload": wid,
-                    "model": s["model"],
-                    "accelerator": a,
-                    "feasible": bool(c.feasible and c.requests_per_s > 0),
-                    "reason": c.reason,
-                    "requests_per_s_per_server": c.requests_per_s,
-                    "output_tokens_per_s_per_server": c.output_tokens_per_s,
-                    "power_w_per_server": c.power_w,
-                    "idle_power_w_per_server": c.idle_power_w,
-                    "joules_per_output_token": c.joules_per_output_token,
-                    "server_ttft_ms": c.ttft_ms,
-                    "server_tpot_ms": c.tpot_ms,
-                    "config": c.config,
-                }
-            )
-    wcap = pd.DataFrame(cap_rows)
+    wcap = wl.capacity(workloads, list(accel.index), eff)
     svc_w = services[["workload"]].reset_index().rename(columns={"id": "service"})
     capacity = svc_w.merge(wcap, on="workload")[["service", *wcap.columns]]
 
     rtt = pd.DataFrame(
-        rtt_matrix(regions["lat"], regions["lon"], sites["lat"], sites["lon"]),
+        rtt_matrix(
+            regions["lat"].to_numpy(float),
+            regions["lon"].to_numpy(float),
+            sites["lat"].to_numpy(float),
+            sites["lon"].to_numpy(float),
+        ),
         index=regions.index,
         columns=sites.index,
     )
@@ -279,7 +286,7 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     loads["workload"] = loads["service"].map(services["workload"])
     site_ids = list(sites.index)
     rtt_np = rtt.to_numpy()
-    r_idx = regions.index.get_indexer(loads["region"])
+    r_idx = regions.index.get_indexer(pd.Index(loads["region"]))
     budget = loads["workload"].map(workloads["network_budget_ms"]).to_numpy()
     within = rtt_np[r_idx] <= budget[:, None]  # (load, site)
     feasible = np.array(
@@ -375,8 +382,14 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     )
     cap_idx = wcap.set_index(["workload", "accelerator"])
     okey = pd.MultiIndex.from_frame(options[["workload", "accelerator"]])
-    for col in ("requests_per_s_per_server", "power_w_per_server", "idle_power_w_per_server"):
+    for col in (
+        "requests_per_s_per_server",
+        "power_w_per_server",
+        "idle_power_w_per_server",
+        "servers_per_instance",
+    ):
         options[col] = cap_idx[col].reindex(okey).to_numpy()
+    options["servers_per_instance"] = options["servers_per_instance"].astype(int)
     idle = wcap.groupby("accelerator")["idle_power_w_per_server"].max()
     fleet["idle_power_w_per_server"] = fleet["accelerator"].map(idle).fillna(0.0).to_numpy()
     fleet["peak_power_w_per_server"] = (
@@ -389,27 +402,30 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     fleet["country"] = fleet["site"].map(sites["country"])
 
     # Capacity may come online once the site's lead time after the decision year has passed.
-    decision = scn.horizon.decision_year or (scn.horizon.start_year - 1)
-    first_online = decision + np.ceil(fleet["site"].map(sites["lead_time_months"]) / 12.0)
+    h = scn.horizon
+    decision = h.decision_year if h.decision_year is not None else h.start_year - 1
+    first_online = decision + np.ceil(
+        fleet["site"].map(sites["lead_time_months"]).to_numpy(float) / 12.0
+    )
     avail = fleet["accelerator"].map(accel["first_year"]).astype(int).to_numpy()
     ys = np.asarray(years)[None, :]
-    build_allowed = ((ys >= first_online.to_numpy()[:, None]) & (ys >= avail[:, None])).astype(
+    build_allowed = ((ys >= first_online[:, None]) & (ys >= avail[:, None])).astype(
         float
     )
-    fleet["first_online_year"] = np.maximum(first_online.to_numpy(), avail).astype(int)
+    fleet["first_online_year"] = np.maximum(first_online, avail).astype(int)
 
     # Hourly power-price multipliers (site local time -> UTC), averaged per block.
     mult = np.ones((len(sites), nb))
     for i, s in enumerate(scn.sites):
         if s.price_profile is not None:
-            from infraplan.demand import to_utc
-
             m24 = to_utc(np.asarray(s.price_profile, dtype=float), sites["utc_offset"].iloc[i])
             mult[i] = np.bincount(block_of_hour, weights=m24, minlength=nb) / blocks["hours"]
 
     inp = PlanInputs(
         scenario=scn,
         years=years,
+        workload=wl,
+        efficiency=eff,
         blocks=blocks,
         regions=regions,
         services=services,
@@ -440,6 +456,30 @@ def build_inputs(scn: Scenario) -> PlanInputs:
     )
     inp.assumptions = assumption_rows(scn, inp)
     return inp
+
+
+def member_shares(inp: PlanInputs) -> np.ndarray:
+    """(load, year, block) share of each member load in its zone's demand (to split a zone's
+    flows and shortfalls back to regions and services; shares of a zone sum to 1).
+
+    Interactive zones split by hour; batch zones (which may move load within the day) by day.
+    """
+    loads = inp.loads
+    ld = inp.load_demand
+    zone = loads["zone"].to_numpy()
+    batch = loads["workload"].map(inp.workloads["kind"]).eq("batch").to_numpy()
+    tot = np.zeros((len(inp.zones), *ld.shape[1:]))
+    np.add.at(tot, zone, ld)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hourly = np.where(tot[zone] > 0, ld / tot[zone], 0.0)
+        day_l = ld.sum(axis=2, keepdims=True)
+        day_z = tot.sum(axis=2, keepdims=True)[zone]
+        daily = np.broadcast_to(np.where(day_z > 0, day_l / day_z, 0.0), ld.shape)
+    # a zone with a single member gets share 1 everywhere (keeps batch flows at any hour)
+    single = (np.bincount(zone, minlength=len(inp.zones)) == 1)[zone]
+    share = np.where(batch[:, None, None], daily, hourly)
+    share[single] = 1.0
+    return share
 
 
 def _block_peak(hourly: np.ndarray, block_of_hour: np.ndarray, nb: int) -> np.ndarray:
@@ -506,7 +546,7 @@ def training_tables(
                 "mfu": c.mfu,
                 "one_site": c.one_site,
                 "h100_equivalent_hours": h100_hours,
-                "shortfall_usd": h100_hours * TRAINING_SHORTFALL_USD_PER_H100_HOUR,
+                "shortfall_usd": h100_hours * scn.economics.unfinished_training_usd_per_h100_hour,
             }
         )
         for _, f in fleet_all.iterrows():
@@ -558,15 +598,12 @@ def training_tables(
 
 
 def chip_cap_rows(scn: Scenario) -> list[dict]:
-    """Chip caps as plain rows with amounts per horizon year."""
+    """Chip caps as plain rows with amounts per horizon year (a ``{year: amount}`` schedule is
+    a step function whatever the order of its keys; 0 before its first year)."""
     rows = []
     years = scn.horizon.years
     for i, cap in enumerate(scn.chip_caps):
-        if isinstance(cap.amount, dict):
-            steps = {int(k): float(v) for k, v in cap.amount.items()}
-            amounts = [catalog.step_value(steps, y, before=0.0) for y in years]
-        else:
-            amounts = [float(cap.amount)] * len(years)
+        amounts = catalog.year_values(cap.amount, years, 0.0)
         rows.append(
             {
                 "name": cap.name or f"chip cap {i + 1}",
@@ -574,7 +611,7 @@ def chip_cap_rows(scn: Scenario) -> list[dict]:
                 "country": cap.country,
                 "unit": cap.unit,
                 "period": cap.period,
-                "amount": amounts,
+                "amount": [float(a) for a in amounts],
                 "source": cap.source,
             }
         )
@@ -609,9 +646,13 @@ def source_part(source: str, field_: str) -> str:
 
 
 def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
-    """Every number the plan uses that the scenario did not state, with its source."""
-    from infraplan.perf.efficiency import default_path, read_table
-    from infraplan.scenario.schema import Economics
+    """Every number the plan uses that the scenario did not state, with its source.
+
+    Catalog values for catalog sites, regions and accelerators; country figures and estimates
+    for custom sites; every default of the horizon, economics, energy, services, training
+    campaigns and network; and the performance model's efficiency factors.
+    """
+    from infraplan.scenario.schema import Economics, Energy, Horizon, TrainingCampaign
 
     rows: list[dict] = []
 
@@ -619,6 +660,7 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
         rows.append({"name": name, "value": value, "unit": unit, "source": source})
 
     cat_sites = catalog.sites()
+    countries = catalog.countries()
     site_units = {
         "power_price_usd_mwh": "USD/MWh",
         "carbon_g_kwh": "gCO2/kWh",
@@ -628,67 +670,155 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
         "power_mw": "MW by year",
     }
     for s in scn.sites:
-        if s.id not in cat_sites.index:
-            continue
-        row = cat_sites.loc[s.id]
-        est = str(row["estimate"] or "").split(";")
+        used = inp.sites.loc[s.id]
+        in_cat = s.id in cat_sites.index
+        row = cat_sites.loc[s.id] if in_cat else None
+        est = str(row["estimate"] or "").split(";") if row is not None else []
+        c = countries.loc[str(used["country"])]
         for field_, unit in site_units.items():
-            if getattr(s, field_) is None:
+            if getattr(s, field_) is not None:
+                continue
+            cat_value = row[field_] if row is not None else None
+            if row is not None and not (isinstance(cat_value, float) and math.isnan(cat_value)):
                 flag = " [estimate]" if field_ in est else ""
                 add(
                     f"site {s.id}: {field_}",
-                    row[field_],
+                    cat_value,
                     unit,
                     f"catalog sites.csv ({row['year']}): "
                     f"{source_part(str(row['source']), field_)}{flag}",
                 )
-    countries = catalog.countries()
+            elif field_ == "power_price_usd_mwh":
+                add(
+                    f"site {s.id}: {field_}",
+                    as_float(used[field_]),
+                    unit,
+                    f"{used['country']} electricity price ({c['price_year']}): {c['price_source']}",
+                )
+            elif field_ == "carbon_g_kwh":
+                add(
+                    f"site {s.id}: {field_}",
+                    as_float(used[field_]),
+                    unit,
+                    f"{used['country']} grid carbon intensity ({c['carbon_year']}): "
+                    f"{c['carbon_source']}",
+                )
+            elif field_ in CUSTOM_SITE_DEFAULTS:
+                value, source = CUSTOM_SITE_DEFAULTS[field_]
+                add(f"site {s.id}: {field_}", value, unit, f"default for a custom site, {source}")
+        if s.utc_offset is None and not in_cat:
+            add(
+                f"site {s.id}: utc_offset",
+                as_float(used["utc_offset"]),
+                "hours",
+                f"{used['country']} time zone: {c['source']}",
+            )
     for r in scn.regions:
         c = countries.loc[r.country]
         if r.population is None:
             add(
                 f"region {r.id}: population",
-                float(inp.regions.loc[r.id, "population"]),
+                as_float(inp.regions.loc[r.id, "population"]),
                 "people",
                 f"{r.population_share:g} x {r.country} population ({c['year']}): {c['source']}",
             )
         if r.internet_share is None:
             add(
                 f"region {r.id}: internet share",
-                float(inp.regions.loc[r.id, "internet_share"]),
+                as_float(inp.regions.loc[r.id, "internet_share"]),
                 "share",
                 f"{r.country} internet users ({c['year']}): {c['source']}",
             )
+        for field_, unit in (("lat", "degrees"), ("lon", "degrees"), ("utc_offset", "hours")):
+            if getattr(r, field_) is None:
+                add(
+                    f"region {r.id}: {field_}",
+                    as_float(inp.regions.loc[r.id, field_]),
+                    unit,
+                    f"{r.country} centre ({c['centre']}): {c['source']}",
+                )
     acc = inp.accelerators
-    for a, row in acc.iterrows():
-        est = str(row["estimate"] or "").split(";")
+    for a, arow in acc.iterrows():
+        est = str(arow["estimate"] or "").split(";")
         for field_, unit in (
             ("server_price_usd", "USD"),
             ("tdp_w", "W"),
             ("server_overhead_w", "W"),
             ("accels_per_server", ""),
+            ("first_year", ""),
         ):
             flag = " [estimate]" if field_ in est else ""
             add(
                 f"accelerator {a}: {field_}",
-                row[field_],
+                arow[field_],
                 unit,
-                f"catalog accelerators.csv ({row['year']}): {row['source']}{flag}",
+                f"catalog accelerators.csv ({arow['year']}): {arow['source']}{flag}",
             )
-    given = scn.economics.model_fields_set
-    for name, fld in Economics.model_fields.items():
-        if name not in given and getattr(scn.economics, name) is not None:
+
+    def defaults(prefix: str, obj: object, model: type, names: list[str] | None = None) -> None:
+        given = obj.model_fields_set  # type: ignore[attr-defined]
+        for name, fld in model.model_fields.items():  # type: ignore[attr-defined]
+            if names is not None and name not in names:
+                continue
+            value = getattr(obj, name)
+            if name not in given and value is not None:
+                add(f"{prefix}: {name}", value, "", f"default: {fld.description or ''}")
+
+    defaults("economics", scn.economics, Economics)
+    defaults("horizon", scn.horizon, Horizon, ["discount_rate"])
+    h = scn.horizon
+    if h.decision_year is None:
+        add(
+            "horizon: decision_year",
+            inp.decision_year,
+            "year",
+            "default: the year before start_year (build decisions can be taken from then)",
+        )
+    if h.base_year is None:
+        add("horizon: base_year", inp.base_year, "year", "default: start_year")
+    energy_names = ["carbon_price_usd_per_t"]
+    if scn.energy.renewable_share_min is not None:
+        energy_names.append("renewable_premium_usd_mwh")
+    defaults("energy", scn.energy, Energy, energy_names)
+    for svc in scn.services:
+        if svc.network_budget_ms is None:
             add(
-                f"economics: {name}",
-                getattr(scn.economics, name),
-                "",
-                f"default: {fld.description or ''}",
+                f"service {svc.id}: network_budget_ms",
+                svc.network_ms,
+                "ms",
+                "default: min(150 ms, ttft_ms / 4) of the TTFT limit kept for the network",
             )
-    add("network: fibre speed", 200.0, "km/ms", "light in fibre, about 2/3 c")
-    add("network: route factor", 1.5, "x great circle", "planning rule of thumb for fibre routes")
-    try:
-        eff = read_table(default_path())
-        for _, e in eff.iterrows():
+        if svc.precision is None:
+            cfg = inp.capacity[inp.capacity["service"] == svc.id]
+            cfg = cfg[cfg["feasible"]]
+            chosen = ", ".join(
+                f"{a}: {c.split(' ')[0]}"
+                for a, c in zip(cfg["accelerator"], cfg["config"], strict=True)
+            )
+            add(
+                f"service {svc.id}: precision",
+                chosen or "none feasible",
+                "",
+                "chosen by the performance model (FP8 where supported, else BF16)",
+            )
+    for camp in scn.training:
+        defaults(f"training {camp.id}", camp, TrainingCampaign, ["mfu", "precision"])
+    add("network: fibre speed", FIBRE_KM_PER_MS, "km/ms", "light in fibre, about 2/3 c")
+    add(
+        "network: route factor",
+        ROUTE_FACTOR,
+        "x great circle",
+        "planning rule of thumb for fibre routes",
+    )
+    add(
+        "network: fixed overhead",
+        OVERHEAD_MS,
+        "ms per round trip",
+        "estimate: last-mile access and switching",
+    )
+    eff_table = inp.efficiency.table
+    if eff_table is not None:
+        for _, e in eff_table.iterrows():
             key = "/".join(
                 str(e[c]) for c in ("family", "engine", "precision") if str(e[c]) not in ("", "nan")
             )
@@ -698,6 +828,4 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
                 "",
                 f"{e['provenance']} ({e['n_rows']} rows)",
             )
-    except Exception:  # the efficiency table is optional for the plan's assumptions list
-        pass
     return rows

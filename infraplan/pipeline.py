@@ -1,0 +1,171 @@
+"""The planning pipeline: named steps from a scenario to results, each timed.
+
+    inputs -> build -> solve -> analyse -> explain -> baseline
+
+``run(scenario)`` runs the steps and returns a typed ``Run``; ``plan(scenario)`` returns its
+``Results``. Studies and coalition games that only need the optimum use ``SOLVE_ONLY`` and pay
+for no tables, explanations or baseline. ``reanalyse(scenario, solution)`` computes results from
+a stored solution without solving again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from infraplan.analysis.baseline import naive_baseline
+from infraplan.analysis.explain import explain
+from infraplan.analysis.metrics import saving_metrics
+from infraplan.analysis.results import Results, analyse, empty_results
+from infraplan.model.build import BuiltModel, Extra, build_model
+from infraplan.model.costs import CostCoefficients, coefficients
+from infraplan.model.inputs import PlanInputs, build_inputs
+from infraplan.model.solution import Solution
+from infraplan.model.solve import solve
+from infraplan.perf.efficiency import Efficiency
+from infraplan.scenario import Scenario
+
+STEPS = ("inputs", "build", "solve", "analyse", "explain", "baseline")
+SOLVE_ONLY = ("inputs", "build", "solve")
+STEP_WORDS = {
+    "inputs": "demand, performance and network inputs",
+    "build": "building the optimisation model",
+    "solve": "solving with HiGHS",
+    "analyse": "reading the plan",
+    "explain": "explaining the plan",
+    "baseline": "pricing the naive baseline",
+}
+
+__all__ = ["SOLVE_ONLY", "STEPS", "Run", "plan", "reanalyse", "run"]
+
+
+@dataclass
+class Run:
+    """What the steps produced (a step not run leaves its field None)."""
+
+    scenario: Scenario
+    inputs: PlanInputs | None = None
+    coef: CostCoefficients | None = None
+    built: BuiltModel | None = None
+    solution: Solution | None = None
+    results: Results | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def objective_usd(self) -> float | None:
+        """The optimum (present value USD), or None without a plan."""
+        return self.solution.objective_usd if self.solution is not None else None
+
+
+def run(
+    scenario: Scenario,
+    *,
+    steps: Sequence[str] = STEPS,
+    on_step: Callable[[str], None] | None = None,
+    efficiency: Efficiency | None = None,
+    extras: Sequence[Extra] = (),
+    source: str | None = None,
+    keep_model: bool = False,
+) -> Run:
+    """Run ``steps`` (in pipeline order) on a validated scenario.
+
+    ``extras`` are user constraint functions (see ``infraplan.model.build``); ``keep_model``
+    keeps the linopy model on the run (it is dropped after the solve to free memory).
+    """
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        msg = f"unknown pipeline steps {unknown}; allowed: {', '.join(STEPS)}"
+        raise ValueError(msg)
+    tell = on_step or (lambda _s: None)
+    out = Run(scenario=scenario)
+
+    def timed(name: str) -> float:
+        tell(STEP_WORDS[name])
+        return time.perf_counter()
+
+    t = timed("inputs")
+    out.inputs = build_inputs(scenario, efficiency)
+    out.coef = coefficients(out.inputs)
+    out.timings["inputs_s"] = time.perf_counter() - t
+    if "build" not in steps:
+        return out
+    t = timed("build")
+    out.built = build_model(out.inputs, extras, coef=out.coef)
+    out.timings["build_s"] = time.perf_counter() - t
+    if "solve" not in steps:
+        return out
+    t = timed("solve")
+    out.solution = solve(out.built)
+    out.timings["solve_s"] = time.perf_counter() - t
+    if not keep_model:
+        out.built = None
+    rest = [s for s in steps if s in ("analyse", "explain", "baseline")]
+    if rest:
+        out.results = _analysis(out.inputs, out.coef, out.solution, rest, out.timings, source, tell)
+    return out
+
+
+def _analysis(
+    inp: PlanInputs,
+    coef: CostCoefficients,
+    sol: Solution,
+    steps: Sequence[str],
+    timings: dict[str, float],
+    source: str | None,
+    tell: Callable[[str], None],
+) -> Results:
+    t0 = time.perf_counter()
+    tell(STEP_WORDS["analyse"])
+    if not sol.has_plan:
+        return empty_results(inp, sol, timings, source)
+    res = analyse(inp, sol, coef, timings, source)
+    if "explain" in steps:
+        tell(STEP_WORDS["explain"])
+        t = time.perf_counter()
+        res.tables["explanations"] = explain(inp, coef, sol, res.tables)
+        res.solve["explain_s"] = time.perf_counter() - t
+    if "baseline" in steps:
+        tell(STEP_WORDS["baseline"])
+        t = time.perf_counter()
+        res.baseline = naive_baseline(inp, coef)
+        res.metrics.update(
+            saving_metrics(
+                res.objective_usd or float("nan"), res.metrics["total_cost_usd"], res.baseline
+            )
+        )
+        res.solve["baseline_s"] = time.perf_counter() - t
+    res.solve["analysis_s"] = time.perf_counter() - t0
+    return res
+
+
+def plan(
+    scenario: Scenario,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    efficiency: Efficiency | None = None,
+    extras: Sequence[Extra] = (),
+    source: str | None = None,
+) -> Results:
+    """Every step; returns the results (tables are pandas DataFrames)."""
+    res = run(
+        scenario, on_step=on_step, efficiency=efficiency, extras=extras, source=source
+    ).results
+    assert res is not None
+    return res
+
+
+def reanalyse(
+    scenario: Scenario,
+    solution: Solution,
+    *,
+    steps: Sequence[str] = ("analyse", "explain", "baseline"),
+    efficiency: Efficiency | None = None,
+    source: str | None = None,
+) -> Results:
+    """Results of a stored solution of ``scenario`` (no solve)."""
+    t = time.perf_counter()
+    inp = build_inputs(scenario, efficiency)
+    coef = coefficients(inp)
+    timings = {"inputs_s": time.perf_counter() - t}
+    return _analysis(inp, coef, solution, steps, timings, source, lambda _s: None)
