@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import TypeGuard
 
 MISSING = "–"
 """Shown where a value is absent (en dash)."""
@@ -15,7 +16,7 @@ MISSING = "–"
 _SUFFIXES = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
 
 
-def _is_number(x: object) -> bool:
+def _is_number(x: object) -> TypeGuard[Real]:
     """True for a finite real number (bools excluded)."""
     return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(float(x))
 

@@ -120,9 +120,14 @@ def _format(value: object) -> str:
     return str(value)
 
 
+def _unit(sch: pd.DataFrame, column: str) -> str:
+    """The schema's unit of ``column`` ("" if none); the schema is read as strings."""
+    return str(sch.loc[column, "unit"]) if column in sch.index else ""
+
+
 def _header(table: str, column: str, short: bool) -> str:
     sch = catalog.schema(table)
-    unit = sch.loc[column, "unit"] if column in sch.index else ""
+    unit = _unit(sch, column)
     label = LABELS.get(column, column) if short else column
     return f"{label}\n[dim]{UNITS.get(unit, unit)}[/]" if unit else label
 
@@ -156,7 +161,7 @@ def catalog_command(
         _print_table(table, data, estimates)
 
 
-def _estimated(estimates: pd.Series, row_id: object) -> set[str]:
+def _estimated(estimates: pd.Series, row_id: str) -> set[str]:
     return {e.strip() for e in str(estimates[row_id]).split(";") if e.strip()}
 
 
@@ -176,7 +181,7 @@ def _print_table(table: str, data: pd.DataFrame, estimates: pd.Series) -> None:
             overflow="fold",
         )
     for row_id, row in data.iterrows():
-        estimated = _estimated(estimates, row_id)
+        estimated = _estimated(estimates, str(row_id))  # ids are strings
         cells = [str(row_id)]
         for column in columns:
             text = _format(row[column])
@@ -190,14 +195,14 @@ def _print_records(table: str, data: pd.DataFrame, estimates: pd.Series) -> None
     """Every field of every row, one small field/value/unit table per row."""
     sch = catalog.schema(table)
     for row_id, row in data.iterrows():
-        estimated = _estimated(estimates, row_id)
+        estimated = _estimated(estimates, str(row_id))  # ids are strings
         out = Table(title=f"{table}: {row_id}", title_justify="left", show_header=False)
         out.add_column("field", style="bold", no_wrap=True)
         out.add_column("value", overflow="fold")
         out.add_column("unit", style="dim", no_wrap=True)
         for column in data.columns:
             text = _format(row[column])
-            unit = sch.loc[column, "unit"] if column in sch.index else ""
+            unit = _unit(sch, str(column))
             out.add_row(
                 column, f"{text} (estimate)" if text and column in estimated else text, unit
             )

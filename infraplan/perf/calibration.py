@@ -307,7 +307,8 @@ class _Problem:
 def fit(df: pd.DataFrame, start: Efficiency | None = None, passes: int = 2,
         provenance: str | None = None) -> Efficiency:
     """Fit efficiency factors on measurement rows ``df`` (from ``load_measurements``)."""
-    from scipy.optimize import least_squares
+    # scipy ships no type information (scipy-stubs is not a dev dependency)
+    from scipy.optimize import least_squares  # type: ignore[import-untyped]
 
     df = df[df["measured"] > 0]
     eff = start or Efficiency.defaults()

@@ -33,7 +33,8 @@ def _norm_pdf(x: np.ndarray) -> np.ndarray:
 
 def _norm_cdf(x: np.ndarray) -> np.ndarray:
     """Standard normal distribution function."""
-    from scipy.special import ndtr
+    # scipy ships no type information (scipy-stubs is not a dev dependency)
+    from scipy.special import ndtr  # type: ignore[import-untyped]
 
     return ndtr(x)
 

@@ -49,8 +49,8 @@ def _metric_figures(m: dict[str, Any]) -> dict[str, float | None]:
 
 def baseline_figures(b: dict[str, Any]) -> dict[str, float | None]:
     """The same figures for the baseline mapping."""
-    m = b.get("metrics") if isinstance(b.get("metrics"), dict) else {}
-    costs = b.get("costs_usd") if isinstance(b.get("costs_usd"), dict) else {}
+    m = d.obj(b, "metrics")
+    costs = d.obj(b, "costs_usd")
     penalties = sum(d.number(costs.get(k)) or 0.0 for k in PENALTIES)
     return {
         "total": d.number(b.get("total_usd")),
@@ -146,8 +146,8 @@ def country_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     for r in baseline(results).get("countries") or []:
         if not isinstance(r, dict):
             continue
-        servers = r.get("servers") if isinstance(r.get("servers"), dict) else {}
-        peak = r.get("peak_servers") if isinstance(r.get("peak_servers"), dict) else {}
+        servers = d.obj(r, "servers")
+        peak = d.obj(r, "peak_servers")
         last = max(servers, key=lambda y: int(y)) if servers else None
         site = str(r.get("site") or "")
         if "nearest" in str(r.get("site_choice") or ""):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-import plotly.graph_objects as go
+import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no types
 
 from infraplan import fmt
 from infraplan.report import data as d
@@ -660,8 +660,11 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
 
     # flows first so that markers sit on top of the lines
     flows = flows_last_year(results)
-    pos = {("site", r.id): (r.lon, r.lat) for r in sites.itertuples()}
-    pos.update({("region", r.id): (r.lon, r.lat) for r in regions.itertuples()})
+    pos: dict[tuple[str, str], tuple[float, float]] = {}
+    for kind, located in (("site", sites), ("region", regions)):
+        for r in located.itertuples():
+            # ids are str and lon/lat numeric (see _located); lon/lat go into the figure as read
+            pos[(kind, str(r.id))] = cast("tuple[float, float]", (r.lon, r.lat))
     site_names = d.names(results, "sites")
     region_names = d.names(results, "regions")
     if not flows.empty:
@@ -669,18 +672,19 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
         first = True
         mid_lon, mid_lat, mid_text = [], [], []
         for f in flows.itertuples():
-            a = pos.get(("region", f.region))
-            b = pos.get(("site", f.site))
+            a = pos.get(("region", str(f.region)))  # region and site are str (flows_last_year)
+            b = pos.get(("site", str(f.site)))
             if a is None or b is None:
                 continue
-            width = 1.0 + 9.0 * math.sqrt(f.requests_per_s / fmax) if fmax > 0 else 1.0
+            rps = cast(float, f.requests_per_s)  # numeric (flows_last_year)
+            width = 1.0 + 9.0 * math.sqrt(rps / fmax) if fmax > 0 else 1.0
             peak = d.number(f.peak_requests_per_s)
             peak_txt = (
                 f", {fmt.exact(round(peak, 1))} at the busiest hour" if peak is not None else ""
             )
             text = (
                 f"{d.label(region_names, f.region)} → {d.label(site_names, f.site)}: "
-                f"{fmt.exact(round(f.requests_per_s, 1))} requests/s on average{peak_txt} "
+                f"{fmt.exact(round(rps, 1))} requests/s on average{peak_txt} "
                 f"({flows.attrs.get('year', '')})"
             )
             fig.add_scattergeo(
@@ -712,7 +716,10 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
             )
 
     if not regions.empty:
-        pop = pd.to_numeric(regions.get("population"), errors="coerce").fillna(0.0)
+        # The column is expected: without it to_numeric(None) gives a scalar and, as before, the
+        # map fails here (build_figures_with_notes puts a note in its place).
+        population = cast("pd.Series", regions.get("population"))
+        pop = pd.to_numeric(population, errors="coerce").fillna(0.0)
         pmax = float(pop.max()) if len(pop) else 0.0
         sizes = [10 + 30 * math.sqrt(p / pmax) if pmax > 0 else 14 for p in pop]
         texts = [
@@ -799,13 +806,14 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
 def _labelled_sites(sites: pd.DataFrame, acc: dict[str, float], min_deg: float) -> set[str]:
     """Sites that get a text label: biggest first, skipping any within ``min_deg`` degrees of
     one already labelled (the others are named on hover), so labels do not overlap."""
-    order = sorted(sites.itertuples(), key=lambda r: -acc.get(r.id, 0.0))
+    order = sorted(sites.itertuples(), key=lambda r: -acc.get(str(r.id), 0.0))
     placed: list[tuple[float, float]] = []
     out: set[str] = set()
     for r in order:
-        if all(math.hypot(r.lon - lo, r.lat - la) >= min_deg for lo, la in placed):
-            placed.append((r.lon, r.lat))
-            out.add(r.id)
+        lon, lat = cast("tuple[float, float]", (r.lon, r.lat))  # numeric (see _located)
+        if all(math.hypot(lon - lo, lat - la) >= min_deg for lo, la in placed):
+            placed.append((lon, lat))
+            out.add(str(r.id))
     return out
 
 

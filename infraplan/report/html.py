@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
+
+# plotly ships no type information
+import plotly.graph_objects as go  # type: ignore[import-untyped]
+from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from infraplan import fmt
 from infraplan.analysis.explain import headline_rows
@@ -206,7 +208,7 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     if df.empty:
         return []
     return [
-        {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+        {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
         for r in df.to_dict("records")
     ]
 
@@ -1157,11 +1159,11 @@ def used_pairs(results: dict[str, Any]) -> set[tuple[str, str]] | None:
         if load is not None:
             summ = summ[pd.to_numeric(summ[load], errors="coerce").fillna(0) > 0]
         pairs: set[tuple[str, str]] = set()
-        for r in summ.to_dict("records"):
-            services = d.split_ids(r.get("services"))
-            if not services and r.get("workload") is not None:
-                services = sorted(by_workload.get(str(r["workload"]), {str(r["workload"])}))
-            pairs.update((s, str(r["accelerator"])) for s in services)
+        for row in summ.to_dict("records"):
+            services = d.split_ids(row.get("services"))
+            if not services and row.get("workload") is not None:
+                services = sorted(by_workload.get(str(row["workload"]), {str(row["workload"])}))
+            pairs.update((s, str(row["accelerator"])) for s in services)
         return pairs
     serving = d.table(results, "serving")
     key = next((c for c in ("service", "workload") if c in serving), None)
@@ -1170,8 +1172,8 @@ def used_pairs(results: dict[str, Any]) -> set[tuple[str, str]] | None:
         sub = serving[rps > 0]
         pairs = set()
         for name, acc in zip(sub[key].astype(str), sub["accelerator"].astype(str), strict=True):
-            services = by_workload.get(name, {name}) if key == "workload" else {name}
-            pairs.update((s, acc) for s in services)
+            targets = by_workload.get(name, {name}) if key == "workload" else {name}
+            pairs.update((s, acc) for s in targets)
         return pairs
     build = d.table(results, "build")
     if d.has_columns(build, "accelerator") and d.has_columns(cap, "service", "accelerator"):
