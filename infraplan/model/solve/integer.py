@@ -43,9 +43,11 @@ from infraplan.units import as_float
 # 0.25 -> 3.5 % proven gap; too few arcs force detours, too many leave the MIP unsolved)
 ARC_SHARE = 0.03
 # dive over fleets holding at least this share of the relaxation's server capital
-DIVE_SHARE = 0.005
+DIVE_SHARE = 0.001
 # step 4 (branch and bound on the exact model) only below this many variables
 FULL_MIP_MAX_VARIABLES = 60_000
+# LP solves the dive may spend (two rounding rules per batch of fleets)
+DIVE_LPS = 36
 # time kept for step 3 (about 10 s on the continental instance)
 FINAL_RESERVE_S = 60.0
 
@@ -74,6 +76,9 @@ def solve_integer_plan(built: BuiltModel, settings: Solver) -> Solution:
     method = (
         "LP-guided integer plan: LP bound, integer builds on the restricted model (LP dive, "
         "then HiGHS MIP), exact dispatch LP"
+        if whole
+        else "LP bound, site and training decisions on the restricted model (HiGHS MIP), "
+        "dispatch LP with those decisions and their builds fixed"
     )
 
     # 1. LP relaxation of the exact model
@@ -107,7 +112,8 @@ def solve_integer_plan(built: BuiltModel, settings: Solver) -> Solution:
     flow_ub = np.where(keep, np.inf, 0.0)[:, None, None] * np.ones((1, ny, nb))
     cm.variables["flow"].update(upper=_labels_like(cm.variables["flow"], flow_ub))
     budget = max(30.0, float(settings.time_limit_s) - (time.perf_counter() - t0) - FINAL_RESERVE_S)
-    values, mip_status, sub_gap = _dive_and_branch(cbuilt, lp_build, budget, settings)
+    dive: dict[str, float] = {}
+    values, mip_status, sub_gap = _dive_and_branch(cbuilt, lp_build, budget, settings, dive)
     if values is None:
         out = highs.Outcome(
             "time_limit",
@@ -120,7 +126,9 @@ def solve_integer_plan(built: BuiltModel, settings: Solver) -> Solution:
 
     # 3. fix the integer decisions in the exact model and solve the rest
     built.integer_vars = integer_vars
+    t3 = time.perf_counter()
     upper, final = _fixed_lp(built, values, settings)
+    t_final = time.perf_counter() - t3
     if upper is None:
         built.integer_vars = []
         return highs.extract(built, final, integer=whole, duals_from="none")
@@ -153,6 +161,8 @@ def solve_integer_plan(built: BuiltModel, settings: Solver) -> Solution:
         "integer_subproblem_gap": sub_gap,
         "lp_s": t_lp,
         "integer_s": t_int,
+        **{f"integer_{k}": v for k, v in dive.items()},
+        "final_lp_s": t_final,
     }
     # the final model is the LP with integer decisions fixed: keep its duals
     built.integer_vars = []
@@ -170,6 +180,11 @@ def _fixed_lp(
     inp = built.inputs
     m = built.model
     highs.fix_integers(built, values)
+    if "build" in values and "build" not in built.integer_vars:
+        # continuous servers: fix the builds of the restricted problem as well. The LP with
+        # every build free again costs as much as the relaxation itself (a minute on a
+        # continental model); with builds fixed it takes seconds, and the gap stays proven
+        m.variables["build"].fix(_labels_like(m.variables["build"], values["build"]))
     ny, nb = len(inp.years), len(inp.blocks)
     if "build" in values:
         built_servers = values["build"].sum(axis=1) > 0
@@ -177,7 +192,7 @@ def _fixed_lp(
         m.variables["serve"].update(
             upper=_labels_like(m.variables["serve"], serve_ub[:, None, None] * np.ones((1, ny, nb)))
         )
-    else:  # continuous builds: undo any column-generation restriction
+    else:  # builds left free: undo any column-generation restriction
         allowed = np.where(inp.build_allowed > 0, np.inf, 0.0)
         m.variables["build"].update(upper=_labels_like(m.variables["build"], allowed))
         m.variables["serve"].update(
@@ -188,7 +203,12 @@ def _fixed_lp(
     )
     integer_vars = built.integer_vars
     built.integer_vars = []
-    final, _ = _lp(built, settings)
+    if "build" in values:
+        # the servers are fixed, so only built fleets can serve: the restricted columns of column
+        # generation would change nothing here but cost its pricing rounds
+        final = highs.solve_once(built, settings)
+    else:
+        final, _ = _lp(built, settings)
     built.integer_vars = integer_vars
     if final.status != "optimal" or m.objective.value is None:
         return None, final
@@ -239,7 +259,11 @@ def _full_mip(
 
 
 def _dive_and_branch(
-    cbuilt: BuiltModel, lp_build: np.ndarray, budget_s: float, settings: Solver
+    cbuilt: BuiltModel,
+    lp_build: np.ndarray,
+    budget_s: float,
+    settings: Solver,
+    stats: dict[str, float],
 ) -> tuple[dict[str, np.ndarray] | None, str, float | None]:
     """Integer values for the restricted model ``cbuilt``: an LP dive over the big fleets, then
     HiGHS branch and bound on the rest. Returns (values per integer variable, status, gap)."""
@@ -274,39 +298,53 @@ def _dive_and_branch(
     capital = (lp_build * unit).sum(axis=1)
     order = np.argsort(-capital)
     order = order[capital[order] >= DIVE_SHARE * max(capital.sum(), 1e-12)] if whole else order[:0]
-    for f in order:
+    # round the big fleets in batches (largest capital first), one LP per rounding rule and
+    # batch: per-fleet dives cost up to three LPs per fleet (minutes on a continental model)
+    n_batches = max(1, min(len(order), DIVE_LPS // 2))
+    lps = 0
+    for batch in np.array_split(order, n_batches) if len(order) else []:
         if x is None or time.perf_counter() - t0 > 0.6 * budget_s:
             break
-        cols = pos[f][ok[f]].astype(np.int32)
-        cum = np.cumsum(np.where(ok[f], x[pos[f]], 0.0))
+        cols_list, options = [], []
+        for f in batch:
+            cols_list.append(pos[f][ok[f]].astype(np.int32))
+            cum = np.cumsum(np.where(ok[f], x[pos[f]], 0.0))
+            options.append(
+                [
+                    np.diff(np.concatenate([[0.0], np.maximum.accumulate(r)]))[ok[f]]
+                    for r in (np.rint(cum), np.ceil(cum - 1e-6))
+                ]
+            )
+        cols = np.concatenate(cols_list)
         best: tuple[float, np.ndarray, np.ndarray] | None = None
-        seen: set[tuple[float, ...]] = set()
-        for rounded in (np.ceil(cum - 1e-6), np.floor(cum + 1e-6), np.rint(cum)):
-            builds = np.diff(np.concatenate([[0.0], np.maximum.accumulate(rounded)]))[ok[f]]
-            key = tuple(builds)
-            if key in seen:
+        for rule in range(2):
+            builds = np.concatenate([o[rule] for o in options])
+            if rule and best is not None and np.array_equal(builds, best[1]):
                 continue
-            seen.add(key)
             if np.allclose(builds, x[cols], atol=1e-6):  # already whole: the LP stays optimal
                 best = (-np.inf, builds, x)
                 break
             h.changeColsBounds(len(cols), cols, builds, builds)
             obj, xx = lp()
+            lps += 1
             if xx is not None and (best is None or obj < best[0]):
                 best = (obj, builds, xx)
-        if best is None:  # no rounding of this fleet keeps the LP feasible: leave it as it was
+        if best is None:  # no rounding of this batch keeps the LP feasible: leave it as it was
             h.changeColsBounds(len(cols), cols, col_lower[cols], col_upper[cols])
             continue
         h.changeColsBounds(len(cols), cols, best[1], best[1])
         x = best[2]
+    stats.update(dive_s=time.perf_counter() - t0, dive_lps=lps, dive_fleets=len(order))
 
     if len(int_cols):
         h.changeColsIntegrality(len(int_cols), int_cols, np.ones(len(int_cols), dtype=np.uint8))
     h.setOptionValue("solver", "choose")
-    h.setOptionValue("mip_rel_gap", max(settings.mip_gap / 50, 1e-4))
+    h.setOptionValue("mip_rel_gap", max(settings.mip_gap / 10, 1e-4))
     h.setOptionValue("time_limit", max(budget_s - (time.perf_counter() - t0), 10.0))
     h.clearSolver()
+    t_mip = time.perf_counter()
     h.run()
+    stats["branch_s"] = time.perf_counter() - t_mip
     status = h.modelStatusToString(h.getModelStatus())
     sol = np.asarray(h.getSolution().col_value)
     if not h.getSolution().value_valid or len(sol) != len(vlabels):
@@ -316,4 +354,8 @@ def _dive_and_branch(
         var_labels = np.asarray(cm.variables[name].labels.values)
         p, o = highs._positions(var_labels, vlabels)
         values[name] = np.where(o, np.rint(sol[p]), 0.0)
+    if not whole:  # continuous servers: keep the builds too (step 3 fixes them)
+        var_labels = np.asarray(cm.variables["build"].labels.values)
+        p, o = highs._positions(var_labels, vlabels)
+        values["build"] = np.where(o, np.maximum(sol[p], 0.0), 0.0)
     return values, status, float(h.getInfo().mip_gap)
