@@ -24,6 +24,23 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from infraplan import __version__
+
+        console.print(f"infraplan {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Plan affordable, large-scale, ethical AI infrastructure for countries and partners."""
+
+
 def _register() -> None:
     """Import command modules so that they attach their commands to ``app``."""
     from infraplan.cli import catalog_cmd, explain_cmd, perf_cmd, plan_cmd  # noqa: F401
@@ -53,12 +70,29 @@ def _quiet_highs_banner() -> None:
         os.close(saved)
 
 
+def _click_kind(exc: BaseException) -> str | None:
+    """'help' when no arguments were given, 'usage' for click's usage and parameter errors,
+    'abort' for its Abort, else None.
+
+    Typer may bundle its own copy of click (``typer._click``), whose classes are not
+    ``click.ClickException``: match by class name along the MRO so that any copy is caught."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    if "NoArgsIsHelpError" in names:
+        return "help"
+    if "ClickException" in names:
+        return "usage"
+    if "Abort" in names:
+        return "abort"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Exit codes: 0 plan found (or command done), 1 bad input,
+    2 no plan, 130 interrupted (the README's exit-code table); a usage error is bad input."""
     _register()
     _quiet_highs_banner()
     try:
-        app(args=argv, standalone_mode=False)
+        returned = app(args=argv, standalone_mode=False)
     except InfraplanError as exc:
         from rich.markup import escape
 
@@ -66,16 +100,19 @@ def main(argv: list[str] | None = None) -> None:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted (exit 130)", highlight=False)
+        sys.exit(130)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code if exc.exit_code else 2)
+    except Exception as exc:
+        kind = _click_kind(exc)
+        if kind in ("usage", "help"):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(0 if kind == "help" else 1)
+        if kind == "abort":
+            err_console.print("aborted")
+            sys.exit(130)
         raise
+    sys.exit(returned if isinstance(returned, int) else 0)

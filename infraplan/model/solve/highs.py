@@ -123,6 +123,14 @@ def _positions(labels: np.ndarray, ordered: np.ndarray) -> tuple[np.ndarray, np.
     return np.clip(pos, 0, None), pos >= 0
 
 
+def _primal_feasible(m: Any) -> bool:
+    """Whether HiGHS holds a feasible primal solution (after a time limit, often it does not)."""
+    try:
+        return int(m.solver_model.getInfo().primal_solution_status) == 2
+    except Exception:
+        return False
+
+
 def extract(
     built: BuiltModel,
     outcome: Outcome,
@@ -147,6 +155,11 @@ def extract(
         },
     )
     if m.objective.value is None or outcome.status in ("infeasible", "error"):
+        return sol
+    if outcome.status == "time_limit" and not _primal_feasible(m):
+        # stopped before any feasible plan: values exist but are not a plan (no "100 % served
+        # at 0 USD" from an unfinished solve)
+        sol.termination = f"{outcome.termination}: the time limit passed before any feasible plan"
         return sol
     sol.objective_usd = float(m.objective.value) * OBJ_SCALE
     for name in m.variables:
