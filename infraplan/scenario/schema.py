@@ -77,7 +77,11 @@ class Strict(BaseModel):
     """Base: strict types, unknown keys rejected, attribute docstrings become descriptions."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, use_attribute_docstrings=True, frozen=True
+        extra="forbid",
+        strict=True,
+        use_attribute_docstrings=True,
+        frozen=True,
+        allow_inf_nan=False,  # every number in a scenario is finite
     )
 
 
