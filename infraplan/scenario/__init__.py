@@ -64,6 +64,71 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+# a scenario file is text of a few hundred kilobytes; these bounds turn hostile files into a
+# message instead of a MemoryError or RecursionError
+MAX_FILE_BYTES = 20_000_000
+MAX_NESTING = 40
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, first_line: int, line: int) -> None:
+        super().__init__()
+        self.key, self.first_line, self.line = key, first_line, line
+
+
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A mapping that refuses a key given twice (naming both lines)."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        try:
+            first = seen.get(key)
+        except TypeError:  # unhashable key: the schema reports it
+            continue
+        if first is not None:
+            raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
+        seen[key] = key_node.start_mark.line + 1
+    loader.flatten_mapping(node)  # type: ignore[no-untyped-call]
+    return dict(loader.construct_pairs(node))  # type: ignore[no-untyped-call]
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _check_depth(node: yaml.Node) -> None:
+    """Refuse nesting deeper than ``MAX_NESTING`` (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[yaml.Node, int]] = [(node, 0)]
+    seen: set[int] = set()  # an alias repeats a node: visit it once (alias bombs stay cheap)
+    while stack:
+        n, depth = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if depth > MAX_NESTING:
+            raise _TooDeep(n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in n.value for child in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in n.value)
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()  # type: ignore[no-untyped-call]
+        if node is None:
+            return None
+        _check_depth(node)
+        return loader.construct_document(node)  # type: ignore[no-untyped-call]
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
@@ -75,6 +140,15 @@ def load_scenario(path: str | Path) -> Scenario:
         )
         raise InfraplanError(msg)
     try:
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            msg = (
+                f"scenario file {str(p)!r} is {p.stat().st_size:,} bytes; a scenario is at most "
+                f"{MAX_FILE_BYTES:,} bytes of YAML text"
+            )
+            raise InfraplanError(msg)
+        if not p.is_file():
+            msg = f"{str(p)!r} is not a regular file; give a scenario YAML file"
+            raise InfraplanError(msg)
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read scenario file {str(p)!r}: {exc}"
@@ -105,7 +179,24 @@ def parse_scenario(text: str | dict[str, Any], source: str = "<scenario>") -> Sc
     """Validate a scenario given as YAML text or an already parsed mapping."""
     if isinstance(text, str):
         try:
-            data = yaml.load(text, Loader=_Loader)
+            data = _load_yaml(text)
+        except _DuplicateKey as exc:
+            msg = (
+                f"{source}: key {exc.key!r} is given twice (line {exc.first_line} and line "
+                f"{exc.line}); the second would silently replace the first. Keep one."
+            )
+            raise InfraplanError(msg) from None
+        except _TooDeep as exc:
+            msg = (
+                f"{source}: the YAML is nested more than {MAX_NESTING} levels deep (at line "
+                f"{exc.line}); scenarios nest about 5 levels."
+            )
+            raise InfraplanError(msg) from None
+        except RecursionError:
+            msg = (
+                f"{source}: the YAML is nested too deeply to read; a scenario needs fewer than 10."
+            )
+            raise InfraplanError(msg) from None
         except yaml.YAMLError as exc:
             where = ""
             mark = getattr(exc, "problem_mark", None)
