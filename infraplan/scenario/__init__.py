@@ -140,14 +140,15 @@ def load_scenario(path: str | Path) -> Scenario:
         )
         raise InfraplanError(msg)
     try:
-        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
-            msg = (
-                f"scenario file {str(p)!r} is {p.stat().st_size:,} bytes; a scenario is at most "
-                f"{MAX_FILE_BYTES:,} bytes of YAML text"
-            )
-            raise InfraplanError(msg)
         if not p.is_file():
             msg = f"{str(p)!r} is not a regular file; give a scenario YAML file"
+            raise InfraplanError(msg)
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            msg = (
+                f"scenario file {str(p)!r} is {size:,} bytes; a scenario is at most "
+                f"{MAX_FILE_BYTES:,} bytes of YAML text"
+            )
             raise InfraplanError(msg)
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

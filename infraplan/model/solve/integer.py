@@ -14,6 +14,8 @@ node) does not finish in minutes. Instead:
 3. Fix its integer decisions (servers built, instances, site openings, training sites) in the
    exact model and solve the remaining LP with every site and accelerator free again: the cost
    of a feasible whole-server plan, an upper bound, and the duals of the plan's continuous part.
+   With continuous servers (a relaxation that still has site or training binaries) the builds of
+   step 2 are fixed too: the LP with every build free costs as much as step 1 again.
 4. If the gap is above ``solver.mip_gap`` and the model is small, HiGHS branch and bound on the
    exact model, started from that plan, for the time left: its own bound can only be tighter.
 
