@@ -291,14 +291,16 @@ def generate(
             for x in site_list
         }
         hosted = [r["id"] for r in reg if r["country"] in site_countries]
-        rules = [
-            {
-                "data_class": ["health", "sensitive"],
-                "regions": hosted,
-                "allowed_countries": ["home"],
-                "source": "health and security data stay in the home country",
-            }
-        ]
+        rules: list[dict[str, object]] = []
+        if hosted:
+            rules.append(
+                {
+                    "data_class": ["health", "sensitive"],
+                    "regions": hosted,
+                    "allowed_countries": ["home"],
+                    "source": "health and security data stay in the home country",
+                }
+            )
         eu_regions = [r["id"] for r in reg if r["country"] in EU]
         if eu_regions and site_countries & EEA_ADEQUATE:
             rules.append(
@@ -319,7 +321,8 @@ def generate(
                     "source": "GCC personal data kept in the Gulf (scenario assumption)",
                 }
             )
-        scn["residency"] = rules
+        if rules:
+            scn["residency"] = rules
     if chip_caps:
         caps = []
         for iso in sorted(present & GCC):

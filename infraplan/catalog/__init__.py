@@ -102,6 +102,17 @@ def sites() -> pd.DataFrame:
     return table("sites")
 
 
+@cache
+def iso_country_name(iso3: str) -> str | None:
+    """The ISO 3166-1 name of an alpha-3 code (catalog or not), or None for an unknown code."""
+    if iso3 in _load("countries").index:
+        return str(_load("countries").loc[iso3, "country"])
+    import pycountry
+
+    found = pycountry.countries.get(alpha_3=iso3) if len(iso3) == 3 and iso3.isupper() else None
+    return str(found.name) if found is not None else None
+
+
 def row(name: str, key: str, field: str | None = None) -> pd.Series:
     """One row of a catalog table; unknown ids raise UnknownIdError with a did-you-mean hint."""
     data = _load(name)

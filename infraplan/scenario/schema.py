@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -30,6 +31,39 @@ def _known(table: str, value: str, kind: str) -> str:
         raise ValueError(msg)
     return value
 
+
+def _iso_country(value: str) -> str:
+    """A catalog country, or any ISO 3166-1 alpha-3 code (a custom site's country)."""
+    if value in catalog.table("countries").index or catalog.iso_country_name(value):
+        return value
+    return _known("countries", value, "country (catalog or ISO 3166-1 alpha-3)")
+
+
+def _unique(values: list[str] | None) -> list[str] | None:
+    """Refuse a list that names the same id twice (the second would be read as a mistake)."""
+    if values is None:
+        return None
+    dup = sorted({v for v in values if values.count(v) > 1})
+    if dup:
+        msg = f"{dup} listed more than once; name each id once"
+        raise ValueError(msg)
+    return values
+
+
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=120, pattern=r"^[^;\x00-\x1f\x7f-\x9f]+$"),
+]
+"""An id: 1-120 characters, no ';' (a separator in the result tables) and no control
+characters."""
+_PRINTABLE = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+Text = Annotated[str, StringConstraints(max_length=300, pattern=_PRINTABLE)]
+"""A name or label shown in tables and the report (at most 300 characters, no control
+characters)."""
+LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=_PRINTABLE)]
+"""A description, a source or a note (at most 20,000 characters, no control characters)."""
+IdList = Annotated[list[Id], Field(min_length=1), AfterValidator(_unique)]
+"""A non-empty list of distinct ids (leave the key out for the default)."""
 
 Sector = Literal[
     "public-administration",
@@ -165,11 +199,11 @@ class Solver(Strict):
 
 
 class Region(Strict):
-    id: str
+    id: Id
     """Region id used by services and results."""
     country: str
     """ISO3 country code (catalog countries)."""
-    name: str | None = None
+    name: Text | None = None
     population: Annotated[float, Field(gt=0)] | None = None
     """People in the region (default: country population x population_share)."""
     population_share: Share = 1.0
@@ -187,7 +221,7 @@ class Region(Strict):
 
 
 class Service(Strict):
-    id: str
+    id: Id
     sector: Sector
     model: str
     """Model id (catalog models)."""
@@ -206,7 +240,7 @@ class Service(Strict):
     """Diurnal profile in local time: a named shape or 24 relative weights."""
     adoption: Share | ByYear[Share] = 1.0
     """Share of online people using the service, constant or by year (linear in between)."""
-    regions: list[str] | None = None
+    regions: IdList | None = None
     """Regions served (default: all)."""
     data_class: DataClass = "public"
     kind: Literal["interactive", "batch"] = "interactive"
@@ -240,9 +274,9 @@ class Service(Strict):
 
 
 class Site(Strict):
-    id: str
+    id: Id
     """Catalog site id, or a new id for a custom site (then country, lat, lon are required)."""
-    name: str | None = None
+    name: Text | None = None
     country: str | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
@@ -254,7 +288,7 @@ class Site(Strict):
     power_mw: NonNegFloat | ByYear[NonNegFloat] | None = None
     """Grid power available: constant or by year (step function)."""
     lead_time_months: Annotated[float, Field(ge=0, le=120)] | None = None
-    accelerators: list[str] | None = None
+    accelerators: IdList | None = None
     """Accelerators allowed at this site (default: the scenario's list)."""
     opening_cost_usd: NonNegFloat | None = None
     """Fixed cost to open the site (land, grid connection, permits). Makes opening a yes/no
@@ -267,20 +301,20 @@ class Site(Strict):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        return None if v is None else _known("countries", v, "country")
+        return None if v is None else _iso_country(v)
 
 
 class ResidencyRule(Strict):
     """Where the data of a data class from given regions may be processed."""
 
     data_class: DataClass | list[DataClass]
-    regions: list[str] | None = None
+    regions: IdList | None = None
     """Regions the rule applies to (default: all)."""
-    allowed_countries: list[str] | None = None
+    allowed_countries: IdList | None = None
     """Host countries allowed (ISO3); ``home`` means the region's own country."""
-    allowed_sites: list[str] | None = None
+    allowed_sites: IdList | None = None
     """Sites allowed in addition to those in allowed_countries."""
-    source: str | None = None
+    source: LongText | None = None
     """Law or agreement behind the rule."""
 
     @field_validator("allowed_countries")
@@ -288,15 +322,15 @@ class ResidencyRule(Strict):
     def _countries(cls, v: list[str] | None) -> list[str] | None:
         for c in v or []:
             if c != "home":
-                _known("countries", c, "country")
+                _iso_country(c)
         return v
 
 
 class ChipCap(Strict):
     """Cap on accelerators bought: global supply (no country) or imports into one country."""
 
-    name: str | None = None
-    accelerators: list[str] | None = None
+    name: Text | None = None
+    accelerators: IdList | None = None
     """Accelerators counted (default: all)."""
     country: str | None = None
     """Destination country (ISO3) for an import cap; none for a global supply cap."""
@@ -305,7 +339,7 @@ class ChipCap(Strict):
     unit: Literal["accelerators", "tpp"] = "accelerators"
     """Count accelerators, or export-control TPP (2 x MacTOPS x bits per accelerator)."""
     period: Literal["annual", "cumulative"] = "annual"
-    source: str | None = None
+    source: LongText | None = None
 
     @field_validator("accelerators")
     @classmethod
@@ -317,13 +351,13 @@ class ChipCap(Strict):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        return None if v is None else _known("countries", v, "country")
+        return None if v is None else _iso_country(v)
 
 
 class TrainingCampaign(Strict):
     """A training or fine-tuning run that competes with inference for accelerator-hours."""
 
-    id: str
+    id: Id
     flops: PositiveFloat | None = None
     """Total training FLOPs; or give params_b and tokens_b (FLOPs = 6 x params x tokens)."""
     params_b: PositiveFloat | None = None
@@ -335,17 +369,37 @@ class TrainingCampaign(Strict):
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
     """Model FLOPs utilisation achieved (Epoch AI median of known runs: 0.375)."""
     precision: Literal["bf16", "fp8"] = "bf16"
-    accelerators: list[str] | None = None
-    sites: list[str] | None = None
-    countries: list[str] | None = None
+    accelerators: IdList | None = None
+    sites: IdList | None = None
+    countries: IdList | None = None
     """Host countries allowed (sovereign training), ISO3."""
     one_site: bool = True
     """All accelerators of the campaign at one site (binary site choice)."""
+
+    @field_validator("accelerators")
+    @classmethod
+    def _accels(cls, v: list[str] | None) -> list[str] | None:
+        for a in v or []:
+            _known("accelerators", a, "accelerator")
+        return v
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, v: list[str] | None) -> list[str] | None:
+        for c in v or []:
+            _iso_country(c)
+        return v
 
     @model_validator(mode="after")
     def _size(self) -> TrainingCampaign:
         if self.flops is None and (self.params_b is None or self.tokens_b is None):
             msg = "give flops, or params_b and tokens_b"
+            raise ValueError(msg)
+        if self.start_year is not None and self.start_year > self.deadline_year:
+            msg = (
+                f"start_year ({self.start_year}) is after deadline_year ({self.deadline_year}): "
+                "the training window is empty"
+            )
             raise ValueError(msg)
         return self
 
@@ -370,26 +424,27 @@ class Energy(Strict):
 
 
 class Partner(Strict):
-    id: str
-    name: str | None = None
+    id: Id
+    name: Text | None = None
     kind: Literal["government", "investor", "provider", "operator", "other"] = "other"
     country: str | None = None
     equity_share: Share | None = None
-    notes: str | None = None
+    notes: LongText | None = None
 
 
 class Scenario(Strict):
     """A planning scenario: who needs what AI service, where it may run, at what cost."""
 
-    name: str
-    description: str = ""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=_PRINTABLE)]
+    """Scenario name (1-300 characters) shown in the terminal and the report."""
+    description: LongText = ""
     horizon: Horizon
     economics: Economics = Economics()
     solver: Solver = Solver()
     regions: Annotated[list[Region], Field(min_length=1)]
     services: Annotated[list[Service], Field(min_length=1)]
     sites: Annotated[list[Site], Field(min_length=1)]
-    accelerators: list[str] | None = None
+    accelerators: IdList | None = None
     """Accelerators the plan may buy (default: every catalog accelerator available in time)."""
     residency: list[ResidencyRule] = []
     """Data-residency rules: where each data class may be served from."""
@@ -398,7 +453,7 @@ class Scenario(Strict):
     training: list[TrainingCampaign] = []
     energy: Energy = Energy()
     partners: list[Partner] = []
-    policy_packs: list[str] = []
+    policy_packs: list[Id] = []
     """Rule packs to apply (carried into the results; evaluated by a later release)."""
 
     @field_validator("accelerators")

@@ -388,7 +388,7 @@ def restrict(
             dropped.append(f"{label}: no longer applies to {_names(gone)}")
         left, gone = split(rule["allowed_sites"], keep_s)
         if gone:
-            rule["allowed_sites"] = left
+            rule["allowed_sites"] = left or None  # None: no site beyond allowed_countries
             note = "" if left or rule["allowed_countries"] else "; it now allows no host at all"
             dropped.append(f"{label}: sites {_names(gone)} no longer allowed (removed){note}")
         rules.append(rule)
