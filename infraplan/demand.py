@@ -85,10 +85,9 @@ def adoption_by_year(service: Service, years: list[int]) -> np.ndarray:
 
 def region_table(scn: Scenario) -> pd.DataFrame:
     """Regions with catalog defaults filled: population, internet share, coordinates, time zone."""
-    countries = catalog.countries()
     rows = []
     for r in scn.regions:
-        c = countries.loc[r.country]
+        c = catalog.country_row(r.country)
         population = (
             r.population
             if r.population is not None

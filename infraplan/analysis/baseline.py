@@ -394,7 +394,6 @@ def naive_plan(
         integer=bool(inp.scenario.solver.integer_servers),
     )
     loads, regions, sites = inp.loads, inp.regions, inp.sites
-    names = catalog.countries()["country"]
     load_country = loads["region"].map(regions["country"]).to_numpy()
     parts: list[_Part] = []
     rows: list[dict[str, Any]] = []
@@ -432,7 +431,7 @@ def naive_plan(
         rows.append(
             {
                 "country": str(country),
-                "country_name": str(names.get(country, country)),
+                "country_name": catalog.iso_country_name(str(country)) or str(country),
                 "regions": ";".join(reg_ids),
                 "site": str(fl["site"]),
                 "site_country": str(sites.loc[fl["site"], "country"]),

@@ -113,6 +113,17 @@ def iso_country_name(iso3: str) -> str | None:
     return str(found.name) if found is not None else None
 
 
+def country_row(iso3: str) -> pd.Series:
+    """The catalog row of a country, or for any other ISO 3166-1 country a row with its name and
+    no figures (NaN), which the scenario must then state (validation requires them)."""
+    data = _load("countries")
+    if iso3 in data.index:
+        return cast(pd.Series, data.loc[iso3])
+    values: dict[str, object] = dict.fromkeys(data.columns, np.nan)
+    values["country"] = iso_country_name(iso3) or iso3
+    return pd.Series(values, dtype=object)
+
+
 def row(name: str, key: str, field: str | None = None) -> pd.Series:
     """One row of a catalog table; unknown ids raise UnknownIdError with a did-you-mean hint."""
     data = _load(name)

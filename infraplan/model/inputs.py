@@ -124,14 +124,13 @@ def _first(*values: object) -> float:
 def site_table(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sites with catalog values and scenario overrides, and grid power (MW) by year."""
     cat = catalog.sites()
-    countries = catalog.countries()
     rows = []
     caps = {}
     years = scn.horizon.years
     for s in scn.sites:
         base = cat.loc[s.id].to_dict() if s.id in cat.index else {}
         country = s.country or base.get("country")
-        c = countries.loc[country]
+        c = catalog.country_row(str(country))
         row = {
             "id": s.id,
             "name": s.name or base.get("name") or s.id,
@@ -409,9 +408,7 @@ def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInp
     )
     avail = fleet["accelerator"].map(accel["first_year"]).astype(int).to_numpy()
     ys = np.asarray(years)[None, :]
-    build_allowed = ((ys >= first_online[:, None]) & (ys >= avail[:, None])).astype(
-        float
-    )
+    build_allowed = ((ys >= first_online[:, None]) & (ys >= avail[:, None])).astype(float)
     fleet["first_online_year"] = np.maximum(first_online, avail).astype(int)
 
     # Hourly power-price multipliers (site local time -> UTC), averaged per block.
@@ -660,7 +657,6 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
         rows.append({"name": name, "value": value, "unit": unit, "source": source})
 
     cat_sites = catalog.sites()
-    countries = catalog.countries()
     site_units = {
         "power_price_usd_mwh": "USD/MWh",
         "carbon_g_kwh": "gCO2/kWh",
@@ -674,7 +670,7 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
         in_cat = s.id in cat_sites.index
         row = cat_sites.loc[s.id] if in_cat else None
         est = str(row["estimate"] or "").split(";") if row is not None else []
-        c = countries.loc[str(used["country"])]
+        c = catalog.country_row(str(used["country"]))
         for field_, unit in site_units.items():
             if getattr(s, field_) is not None:
                 continue
@@ -714,7 +710,7 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
                 f"{used['country']} time zone: {c['source']}",
             )
     for r in scn.regions:
-        c = countries.loc[r.country]
+        c = catalog.country_row(r.country)
         if r.population is None:
             add(
                 f"region {r.id}: population",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
 
+import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -202,7 +203,8 @@ class Region(Strict):
     id: Id
     """Region id used by services and results."""
     country: str
-    """ISO3 country code (catalog countries)."""
+    """ISO 3166-1 alpha-3 code; outside the country catalog, give population, internet_share,
+    lat, lon and utc_offset."""
     name: Text | None = None
     population: Annotated[float, Field(gt=0)] | None = None
     """People in the region (default: country population x population_share)."""
@@ -217,7 +219,7 @@ class Region(Strict):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str) -> str:
-        return _known("countries", v, "country")
+        return _iso_country(v)
 
 
 class Service(Strict):
@@ -482,7 +484,7 @@ def reference_problems(data: dict) -> list[str]:
         value = data.get(key)
         return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
 
-    for kind in ("regions", "services", "sites"):
+    for kind in ("regions", "services", "sites", "training", "partners"):
         ids = [str(i.get("id")) for i in items(kind) if "id" in i]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
@@ -497,16 +499,37 @@ def reference_problems(data: dict) -> list[str]:
                     f"{did_you_mean(str(r), region_ids)} Regions defined: {sorted(region_ids)}"
                 )
     known_sites = set(catalog.sites().index)
+    known_countries = set(catalog.countries().index)
+    for i, reg in enumerate(items("regions")):
+        country = reg.get("country")
+        if isinstance(country, str) and country not in known_countries:
+            missing = [f for f in _COUNTRY_FIGURES_FOR_REGIONS if reg.get(f) is None]
+            if missing and catalog.iso_country_name(country):
+                problems.append(
+                    f"regions[{i}]: {reg.get('id')!r} is in {country}, which is not in the country "
+                    f"catalog; give {', '.join(missing)} (catalog countries: "
+                    f"{', '.join(sorted(known_countries))})"
+                )
     accel_ids = set(catalog.accelerators().index)
     for i, site in enumerate(items("sites")):
         sid = str(site.get("id"))
         if sid not in known_sites:
-            missing = [f for f in ("country", "lat", "lon") if site.get(f) is None]
+            needed = ["country", "lat", "lon", "power_mw"]
+            country = site.get("country")
+            if isinstance(country, str) and country not in known_countries:
+                needed += list(_COUNTRY_FIGURES_FOR_SITES)
+            missing = [f for f in needed if site.get(f) is None]
             if missing:
                 hint = did_you_mean(sid, known_sites)
+                why = (
+                    f" ({country} is not in the country catalog, so its power price, grid carbon "
+                    "and time zone must be given)"
+                    if any(f in _COUNTRY_FIGURES_FOR_SITES for f in missing)
+                    else ""
+                )
                 problems.append(
                     f"sites[{i}].id: {sid!r} is not a catalog site.{hint} A custom site needs "
-                    f"{', '.join(missing)}. Catalog sites: {', '.join(sorted(known_sites))}"
+                    f"{', '.join(missing)}{why}. Catalog sites: {', '.join(sorted(known_sites))}"
                 )
         accels = site.get("accelerators") or []
         for j, a in enumerate(accels if isinstance(accels, list) else []):
@@ -536,4 +559,71 @@ def reference_problems(data: dict) -> list[str]:
                     f"training[{i}].sites[{j}]: {k!r} is not a site of this scenario."
                     f"{did_you_mean(str(k), site_ids)} Sites: {sorted(site_ids)}"
                 )
+    problems += _training_problems(data, items("training"), items("sites"))
+    return problems
+
+
+_COUNTRY_FIGURES_FOR_SITES = ("power_price_usd_mwh", "carbon_g_kwh", "utc_offset")
+"""What a custom site outside the country catalog must state (the catalog would supply it)."""
+_COUNTRY_FIGURES_FOR_REGIONS = ("population", "internet_share", "lat", "lon", "utc_offset")
+"""What a region outside the country catalog must state."""
+
+
+def _training_problems(data: dict, campaigns: list[dict], sites: list[dict]) -> list[str]:
+    """Training campaigns whose window misses the horizon or that no (site, accelerator) can run.
+
+    Mirrors how the model places campaigns (``infraplan.model.inputs.training_tables``): a site
+    offers its own accelerator list or the scenario's; the campaign's accelerators, sites and
+    countries filter them; an accelerator without a peak at the campaign's precision cannot train.
+    """
+    problems: list[str] = []
+    h = data.get("horizon")
+    horizon: dict = h if isinstance(h, dict) else {}
+    start, end = horizon.get("start_year"), horizon.get("end_year")
+    acc = catalog.accelerators()
+    cat_sites = catalog.sites()
+    last = end if isinstance(end, int) else 2100
+    default = data.get("accelerators") or [
+        a for a in acc.index if int(acc.loc[a, "first_year"]) <= last
+    ]
+    for i, t in enumerate(campaigns):
+        label = f"training[{i}] ({t.get('id')!r})"
+        deadline = t.get("deadline_year")
+        if isinstance(start, int) and isinstance(deadline, int) and deadline < start:
+            problems.append(
+                f"{label}.deadline_year: {deadline} is before the horizon starts ({start}); the "
+                "campaign could never run. Move the deadline into the horizon or remove it."
+            )
+            continue
+        col = "fp8_tflops" if t.get("precision") == "fp8" else "bf16_tflops"
+        want_a, want_s, want_c = t.get("accelerators"), t.get("sites"), t.get("countries")
+        places = []
+        for site in sites:
+            sid = site.get("id")
+            country = site.get("country") or (
+                cat_sites.at[str(sid), "country"] if sid in cat_sites.index else None
+            )
+            if want_s and sid not in want_s:
+                continue
+            if want_c and country not in want_c:
+                continue
+            for a in site.get("accelerators") or default:
+                if a not in acc.index or a not in default or (want_a and a not in want_a):
+                    continue
+                peak = acc.loc[a, col]
+                if not pd.isna(peak) and float(peak) > 0:
+                    places.append((sid, a))
+        if not places:
+            asked = [
+                f"{k} {v}"
+                for k, v in (("accelerators", want_a), ("sites", want_s), ("countries", want_c))
+                if v
+            ]
+            problems.append(
+                f"{label}: no site of this scenario can run it"
+                + (f" with {', '.join(asked)}" if asked else "")
+                + f" at {t.get('precision') or 'bf16'} (a site offers its own accelerators or the "
+                "scenario's; an accelerator needs a peak at the campaign's precision). Allow a "
+                "site, country or accelerator that exists here."
+            )
     return problems

@@ -324,7 +324,9 @@ def explain(ctx: ExplainContext) -> list[dict[str, Any]]:
         * SECONDS_PER_HOUR
         * 365.0
     )
-    country_names = {str(k): str(v) for k, v in catalog.countries()["country"].items()}
+    country_names = {
+        str(c): catalog.iso_country_name(str(c)) or str(c) for c in inp.regions["country"].unique()
+    }
     rows = []
     for li, yi in zip(*np.nonzero(rps.max(axis=2) > 1e-6 * scale), strict=True):
         ld = inp.loads.iloc[li]
