@@ -221,3 +221,15 @@ def metric_label(key: str, older: bool = False) -> str:
 def metric_note(key: str) -> str:
     """The short qualifier of a metric ('' when it needs none)."""
     return METRIC_NOTES.get(key, "")
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x0A,)}
+"""Control characters (newline kept) shown as ``\\xNN`` so they cannot drive the terminal."""
+
+
+def plain(x: object) -> str:
+    """User text (names, ids, file paths) safe to print with rich: markup such as ``[/]`` is
+    escaped and control characters (escape sequences) are shown as ``\\xNN``."""
+    from rich.markup import escape
+
+    return escape(str(x).translate(_CONTROL))

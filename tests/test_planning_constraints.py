@@ -720,15 +720,19 @@ def test_training_deadline_and_power_limited_shortfall(base_scenario: dict[str, 
     assert len(res.unserved) == 0  # inference (worth 441,504 USD per req/s-year) comes first
 
 
-def test_impossible_deadline_is_a_shortfall_cost_not_a_crash(base_scenario: dict[str, Any]) -> None:
-    """Deadline 2026 is before the 2027 start: nothing can be trained; the whole campaign is
-    short: 294,793 H100-hours x 6 USD = 1,768,758 USD (charged in 2027, df = 1)."""
+def test_impossible_deadline_is_refused_at_validation(base_scenario: dict[str, Any]) -> None:
+    """Deadline 2026 is before the 2027 start: the campaign could never run, so validation
+    refuses it naming the field (issue 10: a window that cannot exist is an error), rather
+    than planning a 100 % shortfall."""
+    from infraplan.errors import InfraplanError
+    from infraplan.scenario import parse_scenario
+
     base_scenario["training"] = [_campaign(deadline_year=2026)]
-    res = solve(mip(base_scenario))
-    assert len(res.training) == 0
-    assert res.campaigns.set_index("id").loc["sovereign", "shortfall_share"] == pytest.approx(1.0)
-    assert res.costs_usd["training_shortfall"] == pytest.approx(H100_HOURS * 6, rel=1e-6)
-    assert servers(res).tolist() == pytest.approx([10.0], rel=1e-6)
+    with pytest.raises(InfraplanError) as info:
+        parse_scenario(base_scenario)
+    assert "training[0] ('sovereign').deadline_year: 2026 is before the horizon starts" in str(
+        info.value.problems
+    )
 
 
 # ---------------------------------------------------------------------------------------------

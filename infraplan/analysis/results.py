@@ -60,6 +60,8 @@ class Results:
     baseline: dict[str, Any] = field(default_factory=dict)
     scenario_input: dict[str, Any] = field(default_factory=dict)
     """The full scenario as validated (every field, defaults filled): runs can be rebuilt."""
+    warnings: list[str] = field(default_factory=list)
+    """Legal but suspicious input, from ``infraplan.scenario.checks`` (shown first)."""
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -82,6 +84,7 @@ class Results:
             "scenario": self.scenario,
             "status": self.status,
             "termination": self.termination,
+            "warnings": self.warnings,
             "objective_usd": self.objective_usd,
             "costs_usd": self.costs_usd,
             "metrics": self.metrics,
@@ -188,6 +191,7 @@ def empty_results(
         solve=solve_info(sol, timings),
         tables=input_tables(inp),
         scenario_input=inp.scenario.model_dump(mode="json"),
+        warnings=list(inp.warnings),
     )
 
 
@@ -375,6 +379,7 @@ def analyse(
         solve=solve_info(sol, timings),
         tables=tables,
         scenario_input=inp.scenario.model_dump(mode="json"),
+        warnings=list(inp.warnings),
     )
 
 

@@ -6,6 +6,9 @@ show a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 
 import typer
@@ -86,11 +89,53 @@ def _click_kind(exc: BaseException) -> str | None:
     return None
 
 
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that a terminated run unwinds like Ctrl-C
+    (its staging folder removed, the previous results kept)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+INTERNAL_ERROR = 70
+"""Exit code of an unexpected failure (a defect in infraplan, never a user error)."""
+
+
+def _internal_error(exc: BaseException) -> None:
+    """Say in one paragraph that infraplan failed, save the traceback to a file, exit 70."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    where = ""
+    try:
+        fd, path = tempfile.mkstemp(prefix="infraplan-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        where = f" The details are saved in {path}; please attach that file to a bug report."
+    except OSError:
+        pass
+    from rich.markup import escape
+
+    err_console.print(
+        f"[bold red]internal error:[/] infraplan failed unexpectedly "
+        f"({escape(type(exc).__name__)}: {escape(' '.join(str(exc).split())[:300])}). This is a "
+        f"defect in infraplan, not in your input.{escape(where)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(INTERNAL_ERROR)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Exit codes: 0 plan found (or command done), 1 bad input,
-    2 no plan, 130 interrupted (the README's exit-code table); a usage error is bad input."""
+    2 no plan, 70 internal error, 130 interrupted, 143 terminated (the README's exit-code
+    table); a usage error is bad input."""
     _register()
     _quiet_highs_banner()
+    with contextlib.suppress(ValueError):  # not the main thread: keep the default
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         returned = app(args=argv, standalone_mode=False)
     except InfraplanError as exc:
@@ -103,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted (exit 130)", highlight=False)
         sys.exit(130)
+    except Terminated:
+        err_console.print("terminated (exit 143)", highlight=False)
+        sys.exit(143)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)
@@ -114,5 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         if kind == "abort":
             err_console.print("aborted")
             sys.exit(130)
-        raise
+        if isinstance(exc, BrokenPipeError):  # output piped into a reader that stopped
+            sys.exit(0)
+        _internal_error(exc)
     sys.exit(returned if isinstance(returned, int) else 0)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from infraplan import catalog
 from infraplan.cli import app, console
+from infraplan.fmt import plain
 
 # Columns shown by default (all columns with --all-columns or --json); the id column comes first.
 DEFAULT_COLUMNS: dict[str, list[str]] = {
@@ -182,9 +183,9 @@ def _print_table(table: str, data: pd.DataFrame, estimates: pd.Series) -> None:
         )
     for row_id, row in data.iterrows():
         estimated = _estimated(estimates, str(row_id))  # ids are strings
-        cells = [str(row_id)]
+        cells = [plain(row_id)]
         for column in columns:
-            text = _format(row[column])
+            text = plain(_format(row[column]))
             cells.append(f"{text}*" if text and column in estimated else text)
         out.add_row(*cells)
     # Piped output (no terminal) would otherwise be squeezed into 80 columns.
@@ -196,13 +197,13 @@ def _print_records(table: str, data: pd.DataFrame, estimates: pd.Series) -> None
     sch = catalog.schema(table)
     for row_id, row in data.iterrows():
         estimated = _estimated(estimates, str(row_id))  # ids are strings
-        out = Table(title=f"{table}: {row_id}", title_justify="left", show_header=False)
+        out = Table(title=f"{table}: {plain(row_id)}", title_justify="left", show_header=False)
         out.add_column("field", style="bold", no_wrap=True)
         out.add_column("value", overflow="fold")
         out.add_column("unit", style="dim", no_wrap=True)
         for column in data.columns:
-            text = _format(row[column])
-            unit = _unit(sch, str(column))
+            text = plain(_format(row[column]))
+            unit = plain(_unit(sch, str(column)))
             out.add_row(
                 column, f"{text} (estimate)" if text and column in estimated else text, unit
             )

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from infraplan.analysis.explain import headline_rows
 from infraplan.cli import app, console
-from infraplan.fmt import human, usd
+from infraplan.fmt import human, plain, usd
 from infraplan.store import load_results
 
 KIND_WORDS = {"unserved": "unserved", "binding": "binding"}
@@ -65,12 +65,12 @@ def explain_cmd(
         return
     name = (res.get("scenario") or {}).get("name") or str(folder)
     status = res.get("status")
-    console.print(f"[bold]{name}[/]: plan status {status}")
+    console.print(f"[bold]{plain(name)}[/]: plan status {plain(status)}")
     if not rows:
         if status != "optimal":
             console.print(
-                f"No plan was found ({res.get('termination') or status}), so there is nothing to "
-                "explain; see the run's summary for why."
+                f"No plan was found ({plain(res.get('termination') or status)}), so there is "
+                "nothing to explain; see the run's summary for why."
             )
         else:
             console.print(
@@ -92,17 +92,17 @@ def explain_cmd(
         impact = _number(r.get("impact_usd"))
         t.add_row(
             str(i),
-            KIND_WORDS.get(str(r.get("kind")), str(r.get("kind"))),
-            str(r.get("text") or ""),
+            plain(KIND_WORDS.get(str(r.get("kind")), str(r.get("kind")))),
+            plain(r.get("text") or ""),
             usd(impact) if impact is not None else "-",
-            shadow_text(r) or "-",
+            plain(shadow_text(r)) or "-",
         )
     console.print(t)
     if len(rows) > top:
         console.print(f"({len(rows) - top} more rows: --top {len(rows)} or --json shows all)")
     console.print("\n[bold]In short[/]")
     for r in headline_rows(rows, 3):
-        console.print(f"  - {r.get('text')}", highlight=False)
+        console.print(f"  - {plain(r.get('text'))}", highlight=False)
     m = res.get("metrics") or {}
     saving = _number(m.get("saving_vs_baseline_usd"))
     if saving is not None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from infraplan.cli import app, console
 from infraplan.errors import InfraplanError
+from infraplan.fmt import plain
 
 if TYPE_CHECKING:
     from infraplan.perf import PerfResult
@@ -77,6 +79,11 @@ def perf_command(
     """Predict one configuration, or every row of a CSV with --batch."""
     if ctx.invoked_subcommand:
         return
+    for flag, value in (("--isl", isl), ("--osl", osl), ("--ttft-ms", ttft_ms),
+                        ("--tpot-ms", tpot_ms)):
+        if value is not None and not math.isfinite(value):
+            raise InfraplanError(f"{flag}: {value} is not a finite number; give a positive "
+                                 "number, e.g. 1024")
     eff = _load_efficiency(efficiency)
     if batch is not None:
         _batch(batch, out, eff)
@@ -124,13 +131,13 @@ def _print(r: PerfResult) -> None:
     title = (f"{r.model} on {r.n_accel} x {r.accelerator}, {r.precision} tp{r.tp} pp{r.pp} "
              f"({r.replicas} replica{'s' if r.replicas != 1 else ''}), {r.mode}, "
              f"isl {r.isl:.0f} / osl {r.osl:.0f}")
-    out = Table(title=title, show_header=False, title_justify="left")
+    out = Table(title=plain(title), show_header=False, title_justify="left")
     out.add_column("quantity", style="bold")
     out.add_column("value", justify="right")
     out.add_column("unit", style="dim")
     if not r.feasible:
         out.add_row("feasible", "no", "")
-        out.add_row("reason", r.reason, "")
+        out.add_row("reason", plain(r.reason), "")
     else:
         rows = [
             ("output throughput", f"{r.output_tokens_per_s:,.0f}", "tokens/s (whole group)"),
@@ -144,7 +151,7 @@ def _print(r: PerfResult) -> None:
             ("power", f"{r.watts_per_accelerator:,.0f}", "W per accelerator"),
             ("energy", f"{r.joules_per_output_token:,.3f}", "J per output token (before PUE)"),
             ("energy", f"{r.wh_per_request:,.4f}", "Wh per request"),
-            ("bound", r.bound, ""),
+            ("bound", plain(r.bound), ""),
         ]
         for row in rows:
             out.add_row(*row)
@@ -160,7 +167,9 @@ def _batch(path: Path, out: Path | None, eff: Efficiency | None) -> None:
     if out is None:
         typer.echo(result.to_csv(index=False, float_format="%.6g"), nl=False)
         return
-    console.print(f"{batch_mod.summary(result)}; wrote {out} in {took:.1f} s", highlight=False)
+    console.print(
+        f"{plain(batch_mod.summary(result))}; wrote {plain(out)} in {took:.1f} s", highlight=False
+    )
 
 
 @perf_app.command("calibrate")
@@ -178,7 +187,7 @@ def calibrate_command(
     table = calibration.calibrate(data, out).to_table()
     target = out or "the packaged infraplan/perf/data/efficiency.csv"
     console.print(f"fitted {len(table)} factors in {time.perf_counter() - start:.0f} s; wrote "
-                  f"{target}", highlight=False)
+                  f"{plain(target)}", highlight=False)
     show = Table(show_header=True)
     for col in ("parameter", "family", "engine", "precision", "value", "n_rows"):
         show.add_column(col)

@@ -10,8 +10,8 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from infraplan.cli import app, console
-from infraplan.fmt import human, usd
+from infraplan.cli import app, console, err_console
+from infraplan.fmt import human, plain, usd
 from infraplan.scenario import load_scenario
 
 
@@ -19,15 +19,32 @@ from infraplan.scenario import load_scenario
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 ) -> None:
-    """Check a scenario file and report every problem at once (exit 1 if any)."""
+    """Check a scenario file and report every problem at once (exit 1 if any); print the
+    warnings on input that is legal but probably wrong (exit 0)."""
+    from infraplan.pipeline import run as run_pipeline
+
     scn = load_scenario(file)
+    # The model's inputs too: whatever validates must get through them when run.
+    inputs = run_pipeline(scn, steps=("inputs",), source=str(file)).inputs
     accels = scn.accelerators or ["every catalog accelerator available in time"]
     console.print(
-        f"[green]OK[/] {file}: {len(scn.regions)} regions, {len(scn.services)} services, "
-        f"{len(scn.sites)} candidate sites, accelerators: {', '.join(accels)}; "
-        f"horizon {scn.horizon.start_year}-{scn.horizon.end_year}."
+        f"[green]OK[/] {plain(file)}: {len(scn.regions)} regions, {len(scn.services)} services, "
+        f"{len(scn.sites)} candidate sites, accelerators: {plain(', '.join(accels))}; "
+        f"horizon {scn.horizon.start_year}-{scn.horizon.end_year}.",
+        highlight=False,
     )
-    console.print(f"Next: [bold]infraplan run {file} --out out/{file.stem}[/]")
+    print_warnings(inputs.warnings if inputs is not None else [])
+    console.print(f"Next: [bold]infraplan run {plain(file)} --out out/{plain(file.stem)}[/]")
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Warnings on legal but suspicious input, one bullet each (to standard error)."""
+    if not warnings:
+        return
+    noun = "warning" if len(warnings) == 1 else "warnings"
+    err_console.print(f"[yellow]{len(warnings)} {noun}[/] (the scenario is valid; check these):")
+    for w in warnings:
+        err_console.print(f"  - {plain(w)}", highlight=False, soft_wrap=True)
 
 
 @app.command("run")
@@ -42,10 +59,11 @@ def run(
     """Plan a scenario: solve the build-out and write results.json, tables and report.html."""
     from infraplan.pipeline import run as run_pipeline
     from infraplan.store import write_results
+    from infraplan.store.folder import RunFolder
 
     scn = load_scenario(file)
-    out_dir = out or Path("out") / file.stem
-    with console.status("planning...", spinner="dots") as status:
+    out_dir = out if out is not None else Path("out") / file.stem
+    with RunFolder(out_dir) as folder, console.status("planning...", spinner="dots") as status:
 
         def step(text: str) -> None:
             status.update(f"{text}...")
@@ -55,21 +73,25 @@ def run(
         done = run_pipeline(scn, source=str(file), on_step=step)
         results = done.results
         assert results is not None
+        if done.inputs is not None and done.inputs.warnings and not quiet:
+            print_warnings(done.inputs.warnings)
         status.update("writing results...")
         t0 = time.perf_counter()
-        paths = write_results(results, out_dir, done.solution)
+        staged = write_results(results, folder.staging, done.solution)
         doc = results.to_dict()
         if report:
             status.update("writing the HTML report...")
             from infraplan.report import write_report
 
-            paths["report.html"] = write_report(doc, out_dir / "report.html")
+            staged["report.html"] = write_report(doc, folder.staging / "report.html")
+        folder.commit()
+        paths = {name: folder.path(name) for name in staged}
         write_s = time.perf_counter() - t0
     print_summary(doc)
     console.print(
-        f"\nWrote {len(paths)} files to [bold]{out_dir}[/]: results.json, "
+        f"\nWrote {len(paths)} files to [bold]{plain(out_dir)}[/]: results.json, "
         + (
-            f"[bold]{paths['report.html']}[/] (open it in a browser), "
+            f"[bold]{plain(paths['report.html'])}[/] (open it in a browser), "
             if "report.html" in paths
             else ""
         )
@@ -77,7 +99,7 @@ def run(
     )
     console.print(
         "Next: change an assumption in the scenario file and run again, or "
-        f"[bold]infraplan explain {out_dir}[/] to see what limits the plan."
+        f"[bold]infraplan explain {plain(out_dir)}[/] to see what limits the plan."
     )
     if not results.has_plan:  # no plan at all
         raise typer.Exit(2)
@@ -107,9 +129,9 @@ def print_summary(res: dict[str, Any]) -> None:
     post = solve.get("analysis_s")
     console.print(
         Panel.fit(
-            f"[bold]{scn['name']}[/]  {scn['years'][0]}-{scn['years'][-1]}\n"
-            f"status: [{colour}]{status}[/], {plan_kind(solve)}\n"
-            f"{solve.get('method', '')}; {human(solve.get('n_variables', 0))} variables, "
+            f"[bold]{plain(scn['name'])}[/]  {scn['years'][0]}-{scn['years'][-1]}\n"
+            f"status: [{colour}]{plain(status)}[/], {plain(plan_kind(solve))}\n"
+            f"{plain(solve.get('method', ''))}; {human(solve.get('n_variables', 0))} variables, "
             f"{human(solve.get('n_constraints', 0))} constraints; inputs "
             f"{solve.get('inputs_s', 0):.1f} s, built in {solve.get('build_s', 0):.1f} s, "
             f"solved in {solve.get('solve_s', 0):.1f} s"
@@ -118,7 +140,7 @@ def print_summary(res: dict[str, Any]) -> None:
         )
     )
     if not res.get("metrics"):
-        console.print(f"[red]No plan: the solver reported {res.get('termination')}.[/]")
+        console.print(f"[red]No plan: the solver reported {plain(res.get('termination'))}.[/]")
         return
     m = res["metrics"]
     t = Table(title="Key figures", show_header=True, header_style="bold")
@@ -166,7 +188,7 @@ def print_summary(res: dict[str, Any]) -> None:
 
     for k, v in res["costs_usd"].items():
         label = COMPONENTS[k].label if k in COMPONENTS else k.replace("_", " ")
-        costs.add_row(label, usd(v), f"{100 * v / total:.1f} %")
+        costs.add_row(plain(label), usd(v), f"{100 * v / total:.1f} %")
     costs.add_row("[bold]Total cost of the plan[/]", f"[bold]{usd(m['total_cost_usd'])}[/]", "")
     costs.add_row(
         "Objective (cost + value of lost service and unfinished training)",
@@ -189,8 +211,8 @@ def print_summary(res: dict[str, Any]) -> None:
         rows = sorted((r for r in inst if r["year"] == last), key=lambda r: -r["accelerators"])
         for r in rows[:15]:
             bt.add_row(
-                r["site"],
-                r["accelerator"],
+                plain(r["site"]),
+                plain(r["accelerator"]),
                 f"{r['accelerators']:,.0f}" if whole else f"{r['accelerators']:,.1f}",
                 f"{r['it_capacity_mw']:,.1f}",
             )
@@ -201,7 +223,7 @@ def print_summary(res: dict[str, Any]) -> None:
             "requests). See the explanations in the report or run `infraplan explain`.[/]"
         )
     for e in res.get("explanations", [])[:5]:
-        console.print(f"  - {e['text']}")
+        console.print(f"  - {plain(e['text'])}", highlight=False)
     if m.get("saving_vs_baseline_usd") is not None:
         console.print(
             f"Saving against the naive baseline (each country alone at its own peak): "
@@ -244,9 +266,19 @@ def generate_cmd(
         msg = f"--area: unknown area {area!r}; allowed: {', '.join(sorted([*AREAS, 'world']))}."
         raise InfraplanError(msg)
     data = generate(regions, sites, years, services, accelerators, seed=seed, area=area)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
+    from infraplan.store.folder import atomic_file
+
+    text = yaml.safe_dump(data, sort_keys=False, width=100)
+    if output.is_dir():
+        msg = f"--output: {str(output)!r} is a folder; give a file name, e.g. {output}/scn.yaml"
+        raise InfraplanError(msg)
+    try:
+        atomic_file(output, lambda p: p.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        msg = f"--output: cannot write {str(output)!r} ({exc.strerror or exc}); choose another path"
+        raise InfraplanError(msg) from None
     console.print(
-        f"Wrote {output}: {regions} regions, {sites} sites, {years} years, {services} services, "
-        f"{accelerators} accelerators (seed {seed}). Next: [bold]infraplan run {output}[/]"
+        f"Wrote {plain(output)}: {regions} regions, {sites} sites, {years} years, "
+        f"{services} services, {accelerators} accelerators (seed {seed}). "
+        f"Next: [bold]infraplan run {plain(output)}[/]"
     )

@@ -30,6 +30,7 @@ from infraplan.errors import InfraplanError
 from infraplan.network import FIBRE_KM_PER_MS, OVERHEAD_MS, ROUTE_FACTOR, rtt_matrix
 from infraplan.perf.efficiency import Efficiency, packaged
 from infraplan.scenario import Scenario
+from infraplan.scenario.checks import scenario_warnings
 from infraplan.units import DAYS_PER_YEAR, HOURS_PER_YEAR, as_float
 from infraplan.workloads import WORKLOADS, Workload
 
@@ -84,6 +85,8 @@ class PlanInputs:
     chip_caps: list[dict] = field(default_factory=list)
     assumptions: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Legal but suspicious input (``infraplan.scenario.checks``), shown before anything else."""
 
     @property
     def hours(self) -> np.ndarray:
@@ -452,6 +455,7 @@ def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInp
         notes=notes,
     )
     inp.assumptions = assumption_rows(scn, inp)
+    inp.warnings = scenario_warnings(scn, inp)
     return inp
 
 

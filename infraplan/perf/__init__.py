@@ -113,7 +113,7 @@ def predict(model: str, accelerator: str, *, n_accel: int | None = None, tp: int
            "precision": precision, "isl": isl, "osl": osl, "mode": mode,
            "concurrency": concurrency, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "qps": qps,
            "n_requests": n_requests, "beams": beams, "engine": engine}
-    out = autoconfig.evaluate([rec], efficiency)[0]
+    out = autoconfig.evaluate([rec], efficiency, check_engines=True)[0]
     if out.get("error"):
         raise InfraplanError(out["error"])
     if "output_tokens_per_s" not in out:

@@ -25,6 +25,9 @@ from infraplan.perf.specs import (
     resolve_precision,
 )
 
+MAX_QUEUE_WAIT_S = 3600.0
+"""Fixed-concurrency runs whose queue makes the first token wait longer than this are
+reported infeasible (a closed-loop benchmark would time out long before)."""
 MODES = ("offline", "concurrency", "server", "interactive", "qps")
 #: MLPerf latency limits (p99 TTFT ms, p99 TPOT ms) used when a server/interactive row leaves
 #: them blank (llama2-70b Server and Interactive scenarios)
@@ -181,10 +184,12 @@ def candidates(req: dict[str, Any]) -> list[tuple[str, int, int]]:
 
 
 def evaluate(records: list[dict[str, Any]], eff: Efficiency | None = None,
-             errors: Literal["raise", "return"] = "raise") -> list[dict[str, Any]]:
+             errors: Literal["raise", "return"] = "raise",
+             check_engines: bool = False) -> list[dict[str, Any]]:
     """Predict every record (dicts with the batch-CSV fields) with the factor table ``eff``
     (default: the packaged fit). ``errors='return'`` puts user errors into an ``error`` entry
-    instead of raising."""
+    instead of raising; ``check_engines`` refuses engine labels nothing knows (user input;
+    calibration fits labels the table does not hold yet)."""
     if eff is None:
         eff = packaged()
     reqs: list[dict | None] = []
@@ -194,6 +199,8 @@ def evaluate(records: list[dict[str, Any]], eff: Efficiency | None = None,
     for i, rec in enumerate(records):
         try:
             req = normalise(rec)
+            if check_engines:
+                eff.check_engine(req.get("engine"))
         except InfraplanError as exc:
             if errors == "raise":
                 raise
@@ -253,7 +260,9 @@ def _run_modes(cases: phys.Cases, recs: list[dict[str, Any]]) -> dict[str, np.nd
             ok = np.ones(len(idx), dtype=bool)
         elif mode == "concurrency":
             r = serving.concurrency(sub, np.array([recs[i]["concurrency"] for i in idx]))
-            ok = np.ones(len(idx), dtype=bool)
+            # Requests beyond what the group holds wait in a queue; past an hour before the
+            # first token the configuration serves no one (not a slow answer, no answer).
+            ok = np.asarray(r["ttft"], dtype=float) <= MAX_QUEUE_WAIT_S
         elif mode in ("server", "interactive"):
             ttft = np.array([recs[i]["ttft_ms"] for i in idx]) / 1e3
             tpot = np.array([recs[i]["tpot_ms"] for i in idx]) / 1e3
@@ -272,7 +281,9 @@ def _run_modes(cases: phys.Cases, recs: list[dict[str, Any]]) -> dict[str, np.nd
             res["it_" + k][idx] = r["it"][k]
         res["busy"][idx] = r["busy"]
         res["feasible"][idx] = ok & fits[idx]
-        res["reason_code"][idx] = np.where(~fits[idx], 1, np.where(~ok, 2, 0))
+        res["reason_code"][idx] = np.where(
+            ~fits[idx], 1, np.where(~ok, 3 if mode == "concurrency" else 2, 0)
+        )
     res["mem_weights"] = mem["weights"]
     res["mem_act"] = mem["activations"]
     res["mem_kv_per_seq"] = mem["kv_per_seq"]
@@ -338,6 +349,12 @@ def _reason(case: dict[str, Any], one: phys.Cases, res: dict[str, np.ndarray], j
         return (f"{case['model']} in {case['precision']} needs {need:.0f} GB of weights plus KV "
                 f"cache; tp{case['tp']} pp{case['pp']} on {case['accelerator']} offers "
                 f"{have:.0f} GB")
+    if res["reason_code"][j] == 3:
+        wait_h = float(res["ttft"][j]) / 3600.0
+        return (f"{case['concurrency']:,.0f} requests in flight: the group holds about "
+                f"{float(res['batch'][j]):,.0f} per replica at once and the rest queue, so the "
+                f"first token would take {wait_h:,.1f} hours (limit "
+                f"{MAX_QUEUE_WAIT_S / 3600:.0f} h); lower --concurrency or add accelerators")
     ttft, tpot = res["ttft_min"][j] * 1e3, res["tpot_min"][j] * 1e3
     return (f"latency limits unreachable: even one request per replica takes TTFT p99 "
             f"{ttft:.0f} ms (limit {case['ttft_ms']:.0f}) and TPOT p99 {tpot:.1f} ms "

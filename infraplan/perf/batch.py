@@ -39,8 +39,10 @@ def read(path: str | Path) -> pd.DataFrame:
         raise InfraplanError(f"--batch: file {str(path)!r} does not exist")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InfraplanError(f"--batch: {path} is not a readable CSV file ({exc})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
+        text = " ".join(str(exc).split())
+        raise InfraplanError(f"--batch: {path} is not a readable CSV file ({text})") from None
     missing = [c for c in ("model", "accelerator", "osl") if c not in df.columns]
     if missing:
         raise InfraplanError(
@@ -112,7 +114,7 @@ def _cell(value: object) -> float:
 def predict_frame(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFrame:
     """Predict every row of ``df`` (strings as read by ``read``) with the factor table ``eff``
     (default: the packaged fit); never raises for a bad row."""
-    results = autoconfig.evaluate(_records(df), eff, errors="return")
+    results = autoconfig.evaluate(_records(df), eff, errors="return", check_engines=True)
     out = df.copy()
     cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
     for res in results:
@@ -140,8 +142,14 @@ def run(path: str | Path, out: str | Path | None = None, *,
     (if given) and return the frame."""
     result = predict_frame(read(path), efficiency)
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        result.to_csv(out, index=False, float_format="%.6g")
+        from infraplan.store.folder import atomic_file, safe_for_spreadsheets
+
+        safe = safe_for_spreadsheets(result)
+        try:
+            atomic_file(out, lambda p: safe.to_csv(p, index=False, float_format="%.6g"))
+        except OSError as exc:
+            msg = f"--out: cannot write {str(out)!r} ({exc.strerror or exc}); choose another path"
+            raise InfraplanError(msg) from None
     return result
 
 

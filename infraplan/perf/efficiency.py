@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from infraplan.errors import InfraplanError
+from infraplan.errors import InfraplanError, did_you_mean
 
 COLUMNS = ["parameter", "family", "engine", "precision", "value", "n_rows", "provenance"]
 
@@ -68,6 +68,9 @@ DEFAULTS = {
 GLOBALS = ("step_overhead_ms", "seq_overhead_us", "allreduce_latency_us", "link_efficiency",
            "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent")
 REFERENCE_ENGINE = "trtllm"
+ENGINE_FAMILIES = ("trtllm", "triton-trtllm", "vllm", "sglang", "mlperf-")
+"""Engine labels the model knows beyond the table's rows (batch caps, calibration sources);
+a label starting with one of these is accepted (e.g. ``vllm-0.6``)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,20 @@ class Efficiency:
         if name in self.engines:
             return self.engines[name]
         return self.engines.get("*", 1.0)
+
+    def check_engine(self, name: str | None) -> None:
+        """Refuse an engine label the table has no factor for (it would silently count as the
+        reference engine)."""
+        if not name or name in self.engines or "*" in self.engines:
+            return
+        if name.lower().startswith(ENGINE_FAMILIES):
+            return
+        known = sorted({REFERENCE_ENGINE, *self.engines, *ENGINE_FAMILIES})
+        msg = (
+            f"engine: unknown engine {name!r}.{did_you_mean(name, known)} The efficiency table "
+            f"has factors for: {', '.join(known)} (blank: {REFERENCE_ENGINE}, the reference)"
+        )
+        raise InfraplanError(msg)
 
     def scalar(self, name: str) -> float:
         """A global scalar (``GLOBALS``), its prior when the table lacks it."""
@@ -179,9 +196,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InfraplanError(f"efficiency table {str(path)!r} does not exist")
-    table = pd.read_csv(path, dtype={"family": str, "engine": str, "precision": str},
-                        keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype={"family": str, "engine": str, "precision": str},
+                            keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
+        msg = (f"efficiency table {str(path)!r} is not a readable CSV ({_one_line(exc)}); give "
+               "a table written by `infraplan perf calibrate --out`")
+        raise InfraplanError(msg) from None
     return table
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split())
 
 
 def load(path: str | Path) -> Efficiency:

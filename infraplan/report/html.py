@@ -681,6 +681,20 @@ def summary_section(results: dict[str, Any]) -> str:
     return f'<section id="summary">{"".join(body)}</section>'
 
 
+def warnings_block(results: dict[str, Any]) -> str:
+    """The scenario's warnings (legal but suspicious input), first on the page; empty if none."""
+    items = [str(w) for w in results.get("warnings") or [] if w]
+    if not items:
+        return ""
+    lis = "".join(f"<li>{esc(w)}</li>" for w in items)
+    noun = "warning" if len(items) == 1 else "warnings"
+    return (
+        f'<section id="warnings" class="callout warn"><h2>{len(items)} input {noun}</h2>'
+        "<p>The scenario is valid, but these inputs look like mistakes. The plan below uses "
+        f"them as written.</p><ul>{lis}</ul></section>"
+    )
+
+
 def toc() -> str:
     """Small table of contents linking to every section."""
     items = "".join(f'<li><a href="#{k}">{esc(v)}</a></li>' for k, v in SECTIONS.items())
@@ -1461,6 +1475,7 @@ def render_html(results: dict[str, Any]) -> str:
         return section(sid, lead, before + charts_or_note(figs, notes, names, missing or default))
 
     sections = [
+        warnings_block(results),
         summary_section(results),
         toc(),
         map_section(results, figs, notes),
@@ -1525,7 +1540,7 @@ def write_report(results: dict[str, Any], path: str | Path) -> Path:
 
     Parent folders are created. Returns the path written.
     """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(results), encoding="utf-8")
-    return out
+    from infraplan.store.folder import atomic_file
+
+    text = render_html(results)
+    return atomic_file(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -37,7 +37,12 @@ def _iso_country(value: str) -> str:
     """A catalog country, or any ISO 3166-1 alpha-3 code (a custom site's country)."""
     if value in catalog.table("countries").index or catalog.iso_country_name(value):
         return value
-    return _known("countries", value, "country (catalog or ISO 3166-1 alpha-3)")
+    ids = catalog.table("countries").index
+    msg = (
+        f"unknown country {value!r}.{did_you_mean(value, ids)} Give an ISO 3166-1 alpha-3 code; "
+        f"the catalog has figures for {', '.join(sorted(ids))} (elsewhere state them yourself)"
+    )
+    raise ValueError(msg)
 
 
 def _unique(values: list[str] | None) -> list[str] | None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,22 +19,11 @@ import pandas as pd
 from infraplan.analysis.results import HOURLY_TABLES, SMALL_TABLES, Results
 from infraplan.errors import InfraplanError
 from infraplan.model.solution import Solution
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+from infraplan.store.folder import atomic_file, safe_for_spreadsheets
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False)
+    safe_for_spreadsheets(df).to_csv(path, index=False)
 
 
 def _parquet(df: pd.DataFrame, path: Path) -> None:
@@ -70,15 +56,15 @@ def write_results(
     paths: dict[str, Path] = {}
     doc = strict(res.to_dict())
     text = json.dumps(doc, indent=1, allow_nan=False)
-    paths["results.json"] = _atomic(out / "results.json", lambda p: p.write_text(text))
+    paths["results.json"] = atomic_file(out / "results.json", lambda p: p.write_text(text))
     for name in SMALL_TABLES:
         df = res.tables.get(name)
         if df is not None:
-            paths[f"{name}.csv"] = _atomic(out / f"{name}.csv", partial(_csv, df))
+            paths[f"{name}.csv"] = atomic_file(out / f"{name}.csv", partial(_csv, df))
     for name in HOURLY_TABLES:
         df = res.tables.get(name)
         if df is not None:
-            paths[f"{name}.parquet"] = _atomic(out / f"{name}.parquet", partial(_parquet, df))
+            paths[f"{name}.parquet"] = atomic_file(out / f"{name}.parquet", partial(_parquet, df))
     if solution is not None and solution.has_plan:
         paths["solution.npz"] = solution.save(out / "solution.npz")
     return paths
