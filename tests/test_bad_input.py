@@ -193,7 +193,8 @@ def test_output_folder_is_checked_before_the_solve(tmp_path: Path) -> None:
         done = _run("run", str(scn), "--out", target, cwd=tmp_path)
         text = done.stdout + done.stderr
         assert done.returncode == 1, (target, text)
-        assert "--out" in text and "Traceback" not in text
+        assert "--out" in text
+        assert "Traceback" not in text
         assert "planning" not in done.stdout  # refused before any work
     assert (user / "build.csv").read_text(encoding="utf-8") == "my own numbers\n"
     assert a_file.read_text(encoding="utf-8") == "keep\n"
@@ -230,7 +231,8 @@ def test_formulas_in_user_text_are_defused_in_csv(tmp_path: Path) -> None:
     found = 0
     for csv in out.glob("*.csv"):
         text = csv.read_text(encoding="utf-8")
-        assert ",=HYPERLINK" not in text and not text.startswith("=")
+        assert ",=HYPERLINK" not in text
+        assert not text.startswith("=")
         found += text.count("'=HYPERLINK(1)")
     assert found > 0
 
@@ -299,10 +301,12 @@ def test_an_unexpected_failure_is_an_internal_error_exit_70(
         cli.main(["validate", "examples/gulf-partnership.yaml"])
     assert exit_info.value.code == 70
     err = capsys.readouterr().err
-    assert "internal error" in err and "simulated defect" in err
+    assert "internal error" in err
+    assert "simulated defect" in err
     assert "Traceback" not in err
     saved = list(tmp_path.glob("infraplan-crash-*.txt"))
-    assert saved and "RuntimeError" in saved[0].read_text(encoding="utf-8")
+    assert saved
+    assert "RuntimeError" in saved[0].read_text(encoding="utf-8")
 
 
 def test_a_run_without_a_plan_writes_null_not_nan(tmp_path: Path) -> None:

@@ -145,7 +145,8 @@ def _end_to_end(tree: dict[str, Any], tmp: Path) -> None:
     done = subprocess.run(
         [EXE, "explain", str(out)], capture_output=True, text=True, timeout=120, check=False
     )
-    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == 0
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,

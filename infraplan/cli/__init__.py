@@ -89,13 +89,15 @@ def _click_kind(exc: BaseException) -> str | None:
     return None
 
 
-class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM, so that a terminated run unwinds like Ctrl-C
-    (its staging folder removed, the previous results kept)."""
+_TERMINATED: list[bool] = []
+"""Set by the SIGTERM handler (of the console entry point only) to report exit 143."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated
+    """Treat SIGTERM as Ctrl-C, so that a terminated run unwinds the same way (the solver
+    stops cleanly, the staging folder is removed, the previous results are kept)."""
+    _TERMINATED.append(True)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 INTERNAL_ERROR = 70
@@ -146,11 +148,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     except KeyboardInterrupt:
+        if _TERMINATED:
+            err_console.print("terminated (exit 143)", highlight=False)
+            sys.exit(143)
         err_console.print("interrupted (exit 130)", highlight=False)
         sys.exit(130)
-    except Terminated:
-        err_console.print("terminated (exit 143)", highlight=False)
-        sys.exit(143)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)
