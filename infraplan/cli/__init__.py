@@ -134,10 +134,31 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Exit codes: 0 plan found (or command done), 1 bad input,
     2 no plan, 70 internal error, 130 interrupted, 143 terminated (the README's exit-code
     table); a usage error is bad input."""
-    _register()
-    _quiet_highs_banner()
     with contextlib.suppress(ValueError):  # not the main thread: keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = _dispatch(argv)
+    except KeyboardInterrupt:
+        code = _interrupted()
+    sys.exit(code)
+
+
+def _interrupted() -> int:
+    """Exit code (and one line) for Ctrl-C or SIGTERM; later signals are ignored meanwhile."""
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _TERMINATED:
+        err_console.print("terminated (exit 143)", highlight=False)
+        return 143
+    err_console.print("interrupted (exit 130)", highlight=False)
+    return 130
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    """Run the command; every outcome becomes an exit code (KeyboardInterrupt propagates)."""
+    _register()
+    _quiet_highs_banner()
     try:
         returned = app(args=argv, standalone_mode=False)
     except InfraplanError as exc:
@@ -146,25 +167,19 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
-        sys.exit(1)
-    except KeyboardInterrupt:
-        if _TERMINATED:
-            err_console.print("terminated (exit 143)", highlight=False)
-            sys.exit(143)
-        err_console.print("interrupted (exit 130)", highlight=False)
-        sys.exit(130)
+        return 1
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code or 0)
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except Exception as exc:
         kind = _click_kind(exc)
         if kind in ("usage", "help"):
             exc.show()  # type: ignore[attr-defined]
-            sys.exit(0 if kind == "help" else 1)
+            return 0 if kind == "help" else 1
         if kind == "abort":
             err_console.print("aborted")
-            sys.exit(130)
+            return 130
         if isinstance(exc, BrokenPipeError):  # output piped into a reader that stopped
-            sys.exit(0)
+            return 0
         _internal_error(exc)
-    sys.exit(returned if isinstance(returned, int) else 0)
+    return returned if isinstance(returned, int) else 0
