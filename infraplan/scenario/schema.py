@@ -71,6 +71,24 @@ LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=_PRINTABL
 IdList = Annotated[list[Id], Field(min_length=1), AfterValidator(_unique)]
 """A non-empty list of distinct ids (leave the key out for the default)."""
 
+
+def _accelerator_ids(values: list[str]) -> list[str]:
+    for a in values:
+        _known("accelerators", a, "accelerator")
+    return values
+
+
+def _country_ids(values: list[str]) -> list[str]:
+    for c in values:
+        _iso_country(c)
+    return values
+
+
+AcceleratorList = Annotated[IdList, AfterValidator(_accelerator_ids)]
+"""A non-empty list of distinct catalog accelerator ids."""
+CountryList = Annotated[IdList, AfterValidator(_country_ids)]
+"""A non-empty list of distinct ISO 3166-1 alpha-3 codes."""
+
 Sector = Literal[
     "public-administration",
     "health",
@@ -337,7 +355,7 @@ class ChipCap(Strict):
     """Cap on accelerators bought: global supply (no country) or imports into one country."""
 
     name: Text | None = None
-    accelerators: IdList | None = None
+    accelerators: AcceleratorList | None = None
     """Accelerators counted (default: all)."""
     country: str | None = None
     """Destination country (ISO3) for an import cap; none for a global supply cap."""
@@ -347,13 +365,6 @@ class ChipCap(Strict):
     """Count accelerators, or export-control TPP (2 x MacTOPS x bits per accelerator)."""
     period: Literal["annual", "cumulative"] = "annual"
     source: LongText | None = None
-
-    @field_validator("accelerators")
-    @classmethod
-    def _accels(cls, v: list[str] | None) -> list[str] | None:
-        for a in v or []:
-            _known("accelerators", a, "accelerator")
-        return v
 
     @field_validator("country")
     @classmethod
@@ -376,26 +387,12 @@ class TrainingCampaign(Strict):
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
     """Model FLOPs utilisation achieved (Epoch AI median of known runs: 0.375)."""
     precision: Literal["bf16", "fp8"] = "bf16"
-    accelerators: IdList | None = None
+    accelerators: AcceleratorList | None = None
     sites: IdList | None = None
-    countries: IdList | None = None
+    countries: CountryList | None = None
     """Host countries allowed (sovereign training), ISO3."""
     one_site: bool = True
     """All accelerators of the campaign at one site (binary site choice)."""
-
-    @field_validator("accelerators")
-    @classmethod
-    def _accels(cls, v: list[str] | None) -> list[str] | None:
-        for a in v or []:
-            _known("accelerators", a, "accelerator")
-        return v
-
-    @field_validator("countries")
-    @classmethod
-    def _countries(cls, v: list[str] | None) -> list[str] | None:
-        for c in v or []:
-            _iso_country(c)
-        return v
 
     @model_validator(mode="after")
     def _size(self) -> TrainingCampaign:
@@ -451,7 +448,7 @@ class Scenario(Strict):
     regions: Annotated[list[Region], Field(min_length=1)]
     services: Annotated[list[Service], Field(min_length=1)]
     sites: Annotated[list[Site], Field(min_length=1)]
-    accelerators: IdList | None = None
+    accelerators: AcceleratorList | None = None
     """Accelerators the plan may buy (default: every catalog accelerator available in time)."""
     residency: list[ResidencyRule] = []
     """Data-residency rules: where each data class may be served from."""
@@ -462,13 +459,6 @@ class Scenario(Strict):
     partners: list[Partner] = []
     policy_packs: list[Id] = []
     """Rule packs to apply (carried into the results; evaluated by a later release)."""
-
-    @field_validator("accelerators")
-    @classmethod
-    def _accels(cls, v: list[str] | None) -> list[str] | None:
-        for a in v or []:
-            _known("accelerators", a, "accelerator")
-        return v
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
