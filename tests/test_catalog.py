@@ -18,11 +18,11 @@ from infraplan.errors import UnknownIdError
 REQUIRED_ACCELERATORS = [
     "a100-sxm-80g", "h100-sxm", "h100-pcie", "h100-nvl", "h200-sxm", "h200-nvl", "gh200", "b200",
     "gb200", "b300", "gb300", "rtx-pro-6000", "l40s", "l4", "mi300x", "mi325x", "mi355x", "gaudi2",
-    "gaudi3", "tpu-v5e", "tpu-v5p", "tpu-v6e",
+    "gaudi3", "tpu-v5e", "tpu-v5p", "tpu-v6e", "a10g", "h20",
 ]  # fmt: skip
 REQUIRED_MODELS = [
     "llama2-70b", "llama3.1-8b", "llama3.1-70b", "llama3.3-70b", "llama3.1-405b", "mistral-7b",
-    "mixtral-8x7b", "mixtral-8x22b", "deepseek-r1", "qwen3-30b-a3b", "qwen3-235b-a22b",
+    "mixtral-8x7b", "mixtral-8x22b", "deepseek-r1", "qwen3-30b-a3b", "qwen3-235b-a22b", "llama2-7b",
     "llama4-scout", "llama4-maverick", "gpt-oss-20b", "gpt-oss-120b", "gptj-6b",
 ]  # fmt: skip
 REQUIRED_SITES = [

@@ -150,7 +150,14 @@ def normalise(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 #: documented default input length when a row leaves isl blank (see docs/perf.md)
-MLPERF_ISL = {"llama2-70b": 230.0, "mixtral-8x7b": 350.0, "gptj-6b": 1000.0}
+MLPERF_ISL = {
+    "llama2-70b": 230.0,
+    "mixtral-8x7b": 350.0,
+    "gptj-6b": 1000.0,
+    "llama3.1-405b": 9429.0,
+    "llama3.1-8b": 871.0,
+    "deepseek-r1": 804.0,
+}
 DEFAULT_ISL = 1024.0
 
 
