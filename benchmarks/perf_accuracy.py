@@ -8,8 +8,10 @@ Prints, on the calibration set (625 published measurements by default):
 
 1. in-sample error of the packaged efficiency factors (fitted on this set): MdAPE, P90 |error|,
    median signed error, overall and per mode, accelerator and model;
-2. leave-one-accelerator-out and leave-one-model-out: for each accelerator (model) the factors
-   are refitted without its rows and its rows are predicted with that fit;
+2. leave-one-accelerator-out, leave-one-model-out and leave-one-source-out: for each
+   accelerator (model, source set) the factors are refitted without its rows and its rows are
+   predicted with that fit; per mode and engine; and the throughput kept under p99 latency
+   limits as a share of offline throughput, measured beside predicted, per model;
 3. the PyPI peers llm-analysis and genz-llm on the same rows, where they can model them, with
    their coverage;
 4. the external hold-out set (``benchmarks/data/holdout.csv``, built by
@@ -68,10 +70,46 @@ def metrics(pred: pd.Series, meas: pd.Series) -> dict[str, float]:
     }
 
 
-def table(df: pd.DataFrame, pred: str, by: str | None) -> pd.DataFrame:
+def table(df: pd.DataFrame, pred: str, by: str | list[str] | None) -> pd.DataFrame:
+    """Error metrics of column ``pred`` overall (``by`` None) or per group of ``by``."""
     if by is None:
         return pd.DataFrame([metrics(df[pred], df["measured"])], index=["all"])
-    rows = {k: metrics(g[pred], g["measured"]) for k, g in df.groupby(by)}
+    rows = {
+        (" / ".join(map(str, k)) if isinstance(k, tuple) else k): metrics(g[pred], g["measured"])
+        for k, g in df.fillna({"engine": "(none)"}).groupby(by)
+    }
+    return pd.DataFrame(rows).T
+
+
+PAIR_KEYS = ["source_set", "model", "accelerator", "n_accel", "precision", "system"]
+
+
+def slo_ratio(df: pd.DataFrame, pred: str) -> pd.DataFrame:
+    """Throughput under latency limits / offline throughput, measured against predicted.
+
+    Pairs each ``server`` row with the ``offline`` row of the same submission (same source
+    set, model, accelerator, count, precision and system) and reports, per model, the
+    median, min and max of the measured ratio beside the predicted one. A model that keeps
+    nearly all its offline throughput under p99 limits while deployed systems keep 60-85 %
+    is optimistic exactly where the planner uses it."""
+    ok = df["measured"] > 0
+    srv = df[ok & (df["mode"] == "server")]
+    off = df[ok & (df["mode"] == "offline")]
+    m = srv.merge(off, on=PAIR_KEYS, suffixes=("_srv", "_off"))
+    if m.empty:
+        return pd.DataFrame()
+    m["meas_ratio"] = m["measured_srv"] / m["measured_off"]
+    m["pred_ratio"] = m[f"{pred}_srv"] / m[f"{pred}_off"]
+    rows = {}
+    for model, g in m.groupby("model"):
+        rows[model] = {
+            "n": len(g),
+            "measured %": 100 * g["meas_ratio"].median(),
+            "meas min %": 100 * g["meas_ratio"].min(),
+            "meas max %": 100 * g["meas_ratio"].max(),
+            "predicted %": 100 * g["pred_ratio"].median(),
+            "pred - meas (pp)": 100 * (g["pred_ratio"] - g["meas_ratio"]).median(),
+        }
     return pd.DataFrame(rows).T
 
 
@@ -185,6 +223,11 @@ def holdout(path: Path, eff: Efficiency) -> pd.DataFrame:
          pd.concat([table(df, "infraplan", None), table(df, "infraplan", "mode")]))
     for by in ("accelerator", "model", "engine"):
         show(f"hold-out by {by}", table(df, "infraplan", by))
+    show("hold-out by mode and engine", table(df, "infraplan", ["mode", "engine"]))
+    show("hold-out by source", table(df, "infraplan", "source_set"))
+    ratio = slo_ratio(df, "infraplan")
+    if not ratio.empty:
+        show("hold-out: throughput under p99 limits / offline, per model", ratio)
     planner = df["mode"].isin(["offline", "server", "concurrency"])
     show("hold-out without finite burst runs (mode qps) and MLPerf interactive",
          table(df[planner], "infraplan", None))
@@ -227,11 +270,15 @@ def main() -> None:
     show("in-sample by accelerator", table(df, "infraplan", "accelerator"))
     show("in-sample by model", table(df, "infraplan", "model"))
     show("in-sample by engine", table(df, "infraplan", "engine"))
+    show("in-sample by mode and engine", table(df, "infraplan", ["mode", "engine"]))
+    show("in-sample: throughput under p99 limits / offline, per model",
+         slo_ratio(df, "infraplan"))
 
     if not args.no_cv:
         for by, label in (
             ("accelerator", "leave-one-accelerator-out"),
             ("model", "leave-one-model-out"),
+            ("source_set", "leave-one-source-out"),
         ):
             start = time.perf_counter()
             cv = calibration.cross_validate(df, by, processes=args.processes)
@@ -247,6 +294,7 @@ def main() -> None:
             "in-sample": metrics(df.loc[off, "infraplan"], df.loc[off, "measured"]),
             "LOAO": metrics(df.loc[off, "leave-one-accelerator-out"], df.loc[off, "measured"]),
             "LOMO": metrics(df.loc[off, "leave-one-model-out"], df.loc[off, "measured"]),
+            "LOSO": metrics(df.loc[off, "leave-one-source-out"], df.loc[off, "measured"]),
         }
         show("offline rows: in-sample vs leave-one-out", pd.DataFrame(summary).T)
 
