@@ -56,6 +56,8 @@ from typing import Any
 
 import yaml
 
+from infraplan.mutate import mutate, tree_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 EXE = shutil.which("infraplan") or str(Path(sys.executable).with_name("infraplan"))
 EXAMPLES: dict[str, Any] = {
@@ -301,35 +303,6 @@ def leftovers(folder: Path) -> list[str]:
 # 1 and 2: mutated examples
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside a parsed YAML tree."""
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-def _set(tree: Any, path: tuple[Any, ...], op: str, value: Any) -> None:
-    parent = tree
-    for key in path[:-1]:
-        parent = parent[key]
-    last = path[-1]
-    if op == "replace":
-        parent[last] = value
-    elif op == "delete":
-        del parent[last]
-    elif op == "unknown_key" and isinstance(parent[last], dict):
-        parent[last]["colour_of_the_sky"] = value
-    elif op == "duplicate" and isinstance(parent, list):
-        parent.append(copy.deepcopy(parent[last]))
-    elif op == "nest":
-        parent[last] = [[[[[parent[last]]]]]]
-
-
 def _where(path: tuple[Any, ...]) -> str:
     text = ""
     for key in path:
@@ -361,14 +334,14 @@ def mutants(rng: random.Random, n: int) -> list[Mutant]:
         tree = copy.deepcopy(EXAMPLES[example])
         steps: list[str] = []
         for _ in range(rng.randint(1, 3)):
-            paths = _paths(tree)
+            paths = tree_paths(tree)
             if not paths:
                 break
             path = rng.choice(paths)
             op = rng.choice(OPS)
             value = copy.deepcopy(rng.choice(WEIRD))
             try:
-                _set(tree, path, op, value)
+                mutate(tree, path, op, value)
             except (KeyError, IndexError, TypeError):
                 continue
             with_value = op in ("replace", "unknown_key")

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infraplan.errors import InfraplanError
+from infraplan.mutate import mutate, tree_paths
 from infraplan.pipeline import run as run_pipeline
 from infraplan.scenario import parse_scenario
 
@@ -39,47 +40,18 @@ WEIRD: list[Any] = [
 ]  # fmt: skip
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside a parsed YAML tree."""
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-def _set(tree: Any, path: tuple[Any, ...], op: str, value: Any) -> None:
-    parent = tree
-    for key in path[:-1]:
-        parent = parent[key]
-    last = path[-1]
-    if op == "replace":
-        parent[last] = value
-    elif op == "delete":
-        del parent[last]
-    elif op == "unknown_key" and isinstance(parent[last], dict):
-        parent[last]["colour_of_the_sky"] = value
-    elif op == "duplicate" and isinstance(parent, list):
-        parent.append(copy.deepcopy(parent[last]))
-    elif op == "nest":
-        parent[last] = [[[[[parent[last]]]]]]
-
-
 @st.composite
 def mutants(draw: st.DrawFn) -> dict[str, Any]:
     tree = copy.deepcopy(EXAMPLES[draw(st.sampled_from(sorted(EXAMPLES)))])
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(tree)
+        paths = tree_paths(tree)
         if not paths:
             break
         path = draw(st.sampled_from(paths))
         op = draw(st.sampled_from(["replace", "replace", "replace", "delete", "unknown_key",
                                    "duplicate", "nest"]))  # fmt: skip
         try:
-            _set(tree, path, op, copy.deepcopy(draw(st.sampled_from(WEIRD))))
+            mutate(tree, path, op, copy.deepcopy(draw(st.sampled_from(WEIRD))))
         except (KeyError, IndexError, TypeError):
             continue
     return tree
