@@ -444,7 +444,9 @@ def test_perf_modules_import_each_other_without_cycles():
                 deps.update(alias.name for alias in node.names)
         graph[name] = deps & known
     list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError
-    assert graph["infraplan.perf.efficiency"] == set()
+    # the factor table depends only on the engine-label resolver, which depends on nothing
+    assert graph["infraplan.perf.efficiency"] == {"infraplan.perf.engines"}
+    assert graph["infraplan.perf.engines"] == set()
 
 
 # ------------------------------------------------------------------ roofline property
@@ -507,4 +509,33 @@ def test_engines_inferred_from_provenance():
     assert infer_engine("mlperf-v5.1", "x") == "mlperf-v5.1"
     assert infer_engine("GPUStack performance lab (vllm)") == "vllm"
     assert infer_engine("bench", "SGLang v0.5 tp8") == "sglang"
-    assert infer_engine("TensorRT-LLM perf-overview (data generated with v0.17)") == "trtllm"
+    assert infer_engine("TensorRT-LLM perf-overview (data generated with v0.17)") == (
+        "trtllm-0.17.0")
+
+
+def test_engine_labels_resolve_to_family_and_release_date():
+    from datetime import date
+
+    from infraplan.perf import engines
+
+    assert engines.resolve("vllm-0.6.0").released == date(2024, 9, 5)
+    assert engines.resolve("vLLM==0.6.0").family == "vllm"
+    assert engines.resolve("mlperf-v4.1").released == date(2024, 8, 28)
+    assert engines.resolve("triton-trtllm").version == "0.14.0"
+    assert engines.resolve("sglang@2024-07-25").released == date(2024, 7, 25)
+    assert engines.resolve("").version == engines.REFERENCE_VERSION
+    assert engines.resolve("atom", strict=False).family == "generic"
+    for bad in ("vlm", "vllm-9.9.9", "vllm@2024-13-01", "vllm@soon"):
+        with pytest.raises(InfraplanError, match="engine"):
+            engines.resolve(bad)
+
+
+def test_engine_factor_grows_with_release_date_and_is_held_outside_the_data():
+    eff = eff_mod.packaged()
+    g = eff.scalar("engine_growth_per_year")
+    old, new = eff.engine("vllm-0.2.0"), eff.engine("vllm-0.6.0")
+    assert (new > old) == (g > 0)
+    # dates past the calibrated years count as the newest calibrated year
+    assert eff.engine("vllm-0.34.0") == pytest.approx(eff.engine("vllm"))
+    assert eff.engine("") == pytest.approx(1.0)  # the reference engine
+    assert eff.engine("trtllm-0.17.0") == pytest.approx(1.0)

@@ -198,7 +198,7 @@ def test_engine_inference():
         "TensorRT-LLM perf-overview, Online Serving Measurements (v0.14.0)",
         "TP4, Triton TensorRT-LLM backend") == "triton-trtllm"
     assert calibration.infer_engine("TensorRT-LLM perf-overview (data generated with v0.17)",
-                                    "TP1") == "trtllm"
+                                    "TP1") == "trtllm-0.17.0"
 
 
 @needs_cal

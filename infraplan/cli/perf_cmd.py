@@ -64,8 +64,11 @@ def perf_command(
                                                   "limit (Poisson arrivals).")] = None,
     tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="p99 time-per-output-token "
                                                   "limit (Poisson arrivals).")] = None,
-    engine: Annotated[str | None, typer.Option("--engine", help="Engine maturity label from the "
-                                               "efficiency table (default: trtllm).")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="Serving engine: trtllm, vllm, "
+                                               "sglang or generic, optionally with a release "
+                                               "(vllm-0.6.0) or a date (vllm@2024-09-05); "
+                                               "default: TensorRT-LLM 0.17.0, the reference.")
+                      ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     batch: Annotated[Path | None, typer.Option("--batch", help="CSV of rows to predict (see "
                                                "docs/perf.md).")] = None,

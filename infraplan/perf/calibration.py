@@ -26,6 +26,7 @@ Procedure (documented in docs/perf.md, run by ``infraplan perf calibrate``):
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -36,6 +37,7 @@ import pandas as pd
 
 from infraplan.errors import InfraplanError
 from infraplan.perf import autoconfig
+from infraplan.perf import engines as engines_mod
 from infraplan.perf import model as phys
 from infraplan.perf.efficiency import (
     COLUMNS,
@@ -49,6 +51,9 @@ from infraplan.perf.specs import PRECISIONS, accel_spec
 DEFAULT_DATA = Path("/work/shared/data/perf/calibration.csv")
 REQUIRED = ["model", "accelerator", "osl", "output_tokens_per_s"]
 PRIOR_SD = 0.5
+GROWTH_PRIOR_SD = 0.5  # engine maturity growth per year, around 0 (log factor per year)
+GROWTH_BOUND = 1.5
+OPEN_FAMILIES = ("vllm", "sglang")
 PRIOR_ROWS = 1.0
 LOSS_SCALE = 0.40
 
@@ -68,7 +73,33 @@ def infer_engine(source_set: str, system: str = "") -> str:
             return name
     if "online serving" in s or "triton" in s:
         return "triton-trtllm"
+    m = re.search(r"\bv(\d+\.\d+(?:\.\d+)?)", src)
+    if "tensorrt-llm" in src and m:
+        version = m[1] if m[1].count(".") == 2 else m[1] + ".0"
+        return f"trtllm-{version}"
     return REFERENCE_ENGINE
+
+
+def _text_col(df: pd.DataFrame, col: str) -> list[str]:
+    """Column ``col`` as stripped strings (blank where missing)."""
+    if col not in df.columns:
+        return [""] * len(df)
+    return [("" if (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+            for v in df[col]]
+
+
+def _engine_label(engine: str, version: str, released: str) -> str:
+    """``vllm`` + ``0.6.0`` -> ``vllm-0.6.0``; with a date only: ``vllm@2024-09-05``; a label
+    that already carries a version or date is kept."""
+    engine = str(engine).strip()
+    if not engine or not (version or released):
+        return engine
+    ref = engines_mod.resolve(engine, strict=False)
+    if ref.version or ref.released is not None:
+        return engine
+    if version and engines_mod.resolve(f"{engine}-{version}", strict=False).released:
+        return f"{engine}-{version}"
+    return f"{engine}@{released[:10]}" if released else engine
 
 
 def beams_for(benchmark: str) -> int:
@@ -110,6 +141,9 @@ def load_measurements(path: str | Path | None = None) -> pd.DataFrame:
         inferred = [infer_engine(a, b) for a, b in zip(df["source_set"], df["system"],
                                                        strict=True)]
         df["engine"] = np.where(df["engine"] == "", inferred, df["engine"])
+    df["engine"] = [_engine_label(e, v, d) for e, v, d in zip(
+        df["engine"], _text_col(df, "engine_version"), _text_col(df, "engine_date"),
+        strict=True)]
     if "beams" not in df.columns:
         df["beams"] = [beams_for(b) for b in df["benchmark"]]
     if "max_osl" not in df.columns:
@@ -179,23 +213,35 @@ class _Problem:
         self.cases = phys.build_cases(case_recs, eff)
         fams = [accel_spec(r["accelerator"]).family for r in case_recs]
         cls = [str(PRECISIONS[r["precision"]]["cls"]) for r in case_recs]
-        engines = [r.get("engine") or REFERENCE_ENGINE for r in case_recs]
+        refs = [engines_mod.resolve(r.get("engine"), strict=False) for r in case_recs]
+        fams_e = [r.family for r in refs]
         self.families = sorted(set(fams))
         self.cpairs = sorted(set(zip(fams, cls, strict=True)))
-        self.engines = sorted(set(engines) - {REFERENCE_ENGINE})
+        self.engines = sorted(set(fams_e) - {REFERENCE_ENGINE})
         self.i_c = np.array([self.cpairs.index(p) for p in zip(fams, cls, strict=True)])
         self.i_m = np.array([self.families.index(f) for f in fams])
         self.i_e = np.array([self.engines.index(e) if e in self.engines else -1
-                             for e in engines])
+                             for e in fams_e])
+        # release year of each row's engine; rows without one (a bare family name) count as
+        # of the newest dated row
+        years = [engines_mod.decimal_year(r.released) if r.released else math.nan
+                 for r in refs]
+        known = [y for y in years if not math.isnan(y)]
+        self.year_min = min(known) if known else DEFAULTS["engine_year_min"]
+        self.year_max = max(known) if known else DEFAULTS["engine_year_max"]
+        ref_year = engines_mod.decimal_year(engines_mod.reference_date())
+        self.dyear = np.array([(self.year_max if math.isnan(y) else y) - ref_year
+                               for y in years])
         self.power_ratio = np.array([min(accel_spec(r["accelerator"]).power_ratio, 1.0)
                                      for r in case_recs])
         self.n_rows_c = np.bincount(self.i_c, minlength=len(self.cpairs))
         self.n_rows_m = np.bincount(self.i_m, minlength=len(self.families))
-        self.n_rows_e = np.array([sum(1 for e in engines if e == x) for x in self.engines])
+        self.n_rows_e = np.array([sum(1 for e in fams_e if e == x) for x in self.engines])
         self.classes = sorted({c for _, c in self.cpairs})
         self.nc, self.nm, self.ne = len(self.cpairs), len(self.families), len(self.engines)
 
-    # parameter vector: [c pairs | m families | engines | mu_c per class | mu_m | globals]
+    # parameter vector: [c pairs | m families | engines | mu_c per class | mu_m | globals |
+    # engine growth per year]
     # globals are fitted in log space: (name, lower, upper, prior sd in log space)
     GLOBAL_FIT = (
         ("step_overhead_ms", 0.05, 20.0, 1.0),
@@ -221,32 +267,38 @@ class _Problem:
         mu_c = x[a:a + len(self.classes)]
         a += len(self.classes)
         mu_m = x[a]
-        g = x[a + 1:]
+        g = x[a + 1:a + 1 + len(self.GLOBAL_FIT)]
         return c, m, e, mu_c, mu_m, g
+
+    def growth(self, x: np.ndarray) -> float:
+        """Engine maturity growth per year (the last parameter)."""
+        return float(x[-1])
 
     def x0(self, eff: Efficiency) -> np.ndarray:
         """Start vector (log space) from the factors of ``eff``."""
         c = [math.log(eff.eta_compute(f, k)) for f, k in self.cpairs]
         m = [math.log(eff.eta_memory(f)) for f in self.families]
-        e = [math.log(eff.engine(x)) for x in self.engines]
+        e = [math.log(eff.engines.get(x, 1.0)) for x in self.engines]
         mu_c = [math.log(eff.eta_compute("*", k)) for k in self.classes]
         g = [math.log(eff.scalar(name)) for name, *_ in self.GLOBAL_FIT]
-        return np.array([*c, *m, *e, *mu_c, math.log(eff.eta_memory("*")), *g])
+        return np.array([*c, *m, *e, *mu_c, math.log(eff.eta_memory("*")), *g,
+                         eff.scalar("engine_growth_per_year")])
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of the parameter vector (log space)."""
         lo = ([math.log(0.05)] * (self.nc + self.nm) + [math.log(0.3)] * self.ne
               + [math.log(0.05)] * (len(self.classes) + 1)
-              + [math.log(b[1]) for b in self.GLOBAL_FIT])
+              + [math.log(b[1]) for b in self.GLOBAL_FIT] + [-GROWTH_BOUND])
         hi = ([0.0] * (self.nc + self.nm) + [math.log(3.0)] * self.ne
-              + [0.0] * (len(self.classes) + 1) + [math.log(b[2]) for b in self.GLOBAL_FIT])
+              + [0.0] * (len(self.classes) + 1) + [math.log(b[2]) for b in self.GLOBAL_FIT]
+              + [GROWTH_BOUND])
         return np.array(lo), np.array(hi)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted output tokens/s of every row at parameters ``x`` (NaN: infeasible)."""
         c, m, e, _, _, g = self.split(x)
-        eng = np.where(self.i_e >= 0, np.exp(e[np.maximum(self.i_e, 0)]) if self.ne else 1.0,
-                       1.0)
+        base = np.where(self.i_e >= 0, e[np.maximum(self.i_e, 0)] if self.ne else 0.0, 0.0)
+        eng = np.exp(base + self.growth(x) * self.dyear)
         cases = self.cases
         n = len(cases)
         cases.eta_c = np.minimum(np.exp(c[self.i_c]) * eng, 1.0)
@@ -279,7 +331,8 @@ class _Problem:
         prior = [w * (c - mu_c[cls_idx]) / PRIOR_SD, w * (m - mu_m) / PRIOR_SD,
                  w * e / PRIOR_SD,
                  (mu_c - math.log(DEFAULTS["eta_compute"])) / 1.0,
-                 np.array([(mu_m - math.log(DEFAULTS["eta_memory"])) / 1.0]), g_prior]
+                 np.array([(mu_m - math.log(DEFAULTS["eta_memory"])) / 1.0]), g_prior,
+                 np.array([self.growth(x) / GROWTH_PRIOR_SD])]
         return np.concatenate([r, *prior])
 
     def table(self, x: np.ndarray, provenance: str) -> pd.DataFrame:
@@ -299,8 +352,22 @@ class _Problem:
                      int((self.i_e < 0).sum()), "reference engine (fixed)"))
         for name, v, n in zip(self.engines, e, self.n_rows_e, strict=True):
             rows.append(("engine", "", name, "", math.exp(v), int(n), provenance))
+        open_fams = [(v, n) for name, v, n in zip(self.engines, e, self.n_rows_e, strict=True)
+                     if name in OPEN_FAMILIES]
+        if open_fams and "generic" not in self.engines:
+            mean = sum(v * n for v, n in open_fams) / sum(n for _, n in open_fams)
+            rows.append(("engine", "", "generic", "", math.exp(mean),
+                         int(sum(n for _, n in open_fams)),
+                         "row-weighted geometric mean of the open engines (vllm, sglang)"))
         for (name, *_), v in zip(self.GLOBAL_FIT, g, strict=True):
             rows.append((name, "*", "", "", math.exp(v), len(self.index), provenance))
+        rows.append(("engine_growth_per_year", "*", "", "", self.growth(x), len(self.index),
+                     provenance))
+        span = "release years of the calibration rows' engines (factors held outside)"
+        rows.append(("engine_year_min", "*", "", "", round(self.year_min, 3),
+                     len(self.index), span))
+        rows.append(("engine_year_max", "*", "", "", round(self.year_max, 3),
+                     len(self.index), span))
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -351,7 +418,7 @@ def calibrate(data: str | Path | None = None, out: str | Path | None = None) -> 
     eff = fit(df, provenance=prov)
     path = Path(out) if out else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    eff.to_table().to_csv(path, index=False, float_format="%.4g")
+    eff.to_table().to_csv(path, index=False, float_format="%.6g")
     return eff
 
 

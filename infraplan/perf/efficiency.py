@@ -6,7 +6,10 @@ columns ``parameter, family, engine, precision, value, n_rows, provenance``:
 - ``eta_compute`` (family x precision class ``16``/``8``/``4``): achieved fraction of the dense
   datasheet peak in GEMMs and attention;
 - ``eta_memory`` (family): achieved fraction of the HBM datasheet bandwidth;
-- ``engine`` (engine): engine-maturity multiplier on both (the reference engine ``trtllm`` = 1);
+- ``engine`` (engine family: trtllm, vllm, sglang, mlperf, generic): engine-maturity multiplier
+  on both at the reference date (TensorRT-LLM 0.17.0 = 1), times
+  ``exp(engine_growth_per_year * (release year - reference year))``, the year held within
+  ``engine_year_min`` .. ``engine_year_max`` (the dates the calibration data cover);
 - global scalars (family ``*``): ``step_overhead_ms`` (fixed time per engine iteration),
   ``seq_overhead_us`` (host time per sequence in flight per iteration: scheduling, sampling),
   ``allreduce_latency_us`` (latency of one all-reduce), ``link_efficiency`` (achieved fraction of
@@ -24,6 +27,7 @@ same family (FP4 -> FP8 -> 16-bit) before the global value.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from infraplan.errors import InfraplanError, did_you_mean
+from infraplan.errors import InfraplanError
+from infraplan.perf import engines
 
 COLUMNS = ["parameter", "family", "engine", "precision", "value", "n_rows", "provenance"]
 
@@ -64,13 +69,14 @@ DEFAULTS = {
     "expert_gemm_n0": 128.0,
     "roofline_sharpness": 3.0,
     "power_derate_exponent": 0.4,
+    "engine_growth_per_year": 0.0,
+    "engine_year_min": 2023.0,
+    "engine_year_max": 2025.9,
 }
 GLOBALS = ("step_overhead_ms", "seq_overhead_us", "allreduce_latency_us", "link_efficiency",
-           "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent")
+           "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent",
+           "engine_growth_per_year", "engine_year_min", "engine_year_max")
 REFERENCE_ENGINE = "trtllm"
-ENGINE_FAMILIES = ("trtllm", "triton-trtllm", "vllm", "sglang", "mlperf-")
-"""Engine labels the model knows beyond the table's rows (batch caps, calibration sources);
-a label starting with one of these is accepted (e.g. ``vllm-0.6``)."""
 
 
 @dataclass(frozen=True)
@@ -112,26 +118,29 @@ class Efficiency:
         return DEFAULTS["eta_memory"]
 
     def engine(self, name: str | None) -> float:
-        """Maturity multiplier of engine ``name`` (blank: the reference engine, 1)."""
-        if not name:
-            return 1.0
-        if name in self.engines:
-            return self.engines[name]
-        return self.engines.get("*", 1.0)
+        """Maturity multiplier of engine ``name`` (blank: the reference TensorRT-LLM 0.17.0, 1).
+
+        ``base[family] * exp(growth * (year - reference year))``, the year of the release (or
+        the newest calibrated year for a bare family name) held inside the calibrated years;
+        families without a row use ``generic``, then 1 (see ``infraplan.perf.engines``).
+        """
+        ref = engines.resolve(name, strict=False)
+        return self.engine_at(ref)
+
+    def engine_at(self, ref: engines.EngineRef) -> float:
+        """``engine`` for a resolved label."""
+        base = self.engines.get(ref.family, self.engines.get("generic", 1.0))
+        if ref.family == engines.REFERENCE_FAMILY:
+            base = 1.0
+        lo, hi = self.scalar("engine_year_min"), self.scalar("engine_year_max")
+        year = engines.decimal_year(ref.released) if ref.released is not None else hi
+        year = min(max(year, lo), hi)
+        ref_year = engines.decimal_year(engines.reference_date())
+        return float(base * math.exp(self.scalar("engine_growth_per_year") * (year - ref_year)))
 
     def check_engine(self, name: str | None) -> None:
-        """Refuse an engine label the table has no factor for (it would silently count as the
-        reference engine)."""
-        if not name or name in self.engines or "*" in self.engines:
-            return
-        if name.lower().startswith(ENGINE_FAMILIES):
-            return
-        known = sorted({REFERENCE_ENGINE, *self.engines, *ENGINE_FAMILIES})
-        msg = (
-            f"engine: unknown engine {name!r}.{did_you_mean(name, known)} The efficiency table "
-            f"has factors for: {', '.join(known)} (blank: {REFERENCE_ENGINE}, the reference)"
-        )
-        raise InfraplanError(msg)
+        """Refuse an engine label nothing knows (it would silently count as another engine)."""
+        engines.resolve(name, strict=True)
 
     def scalar(self, name: str) -> float:
         """A global scalar (``GLOBALS``), its prior when the table lacks it."""
