@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from infraplan.errors import InfraplanError
-from infraplan.perf import engines
+from infraplan.perf import engines as engine_labels
 
 COLUMNS = ["parameter", "family", "engine", "precision", "value", "n_rows", "provenance"]
 
@@ -124,23 +124,23 @@ class Efficiency:
         the newest calibrated year for a bare family name) held inside the calibrated years;
         families without a row use ``generic``, then 1 (see ``infraplan.perf.engines``).
         """
-        ref = engines.resolve(name, strict=False)
+        ref = engine_labels.resolve(name, strict=False)
         return self.engine_at(ref)
 
-    def engine_at(self, ref: engines.EngineRef) -> float:
+    def engine_at(self, ref: engine_labels.EngineRef) -> float:
         """``engine`` for a resolved label."""
         base = self.engines.get(ref.family, self.engines.get("generic", 1.0))
-        if ref.family == engines.REFERENCE_FAMILY:
+        if ref.family == engine_labels.REFERENCE_FAMILY:
             base = 1.0
         lo, hi = self.scalar("engine_year_min"), self.scalar("engine_year_max")
-        year = engines.decimal_year(ref.released) if ref.released is not None else hi
+        year = engine_labels.decimal_year(ref.released) if ref.released is not None else hi
         year = min(max(year, lo), hi)
-        ref_year = engines.decimal_year(engines.reference_date())
+        ref_year = engine_labels.decimal_year(engine_labels.reference_date())
         return float(base * math.exp(self.scalar("engine_growth_per_year") * (year - ref_year)))
 
     def check_engine(self, name: str | None) -> None:
         """Refuse an engine label nothing knows (it would silently count as another engine)."""
-        engines.resolve(name, strict=True)
+        engine_labels.resolve(name, strict=True)
 
     def scalar(self, name: str) -> float:
         """A global scalar (``GLOBALS``), its prior when the table lacks it."""

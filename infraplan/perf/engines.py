@@ -149,8 +149,8 @@ def resolve(label: str | None, strict: bool = True) -> EngineRef:
             raise InfraplanError(f"engine: {raw!r}: {rest[1:]} is not a calendar date") from None
         return EngineRef(raw, fam, "", when)
     version = rest.lstrip("v") if fam != "mlperf" else "v" + rest.lstrip("v")
-    when = _release_date(fam, version)
-    if when is None:
+    released = _release_date(fam, version)
+    if released is None:
         if not strict:
             return EngineRef(raw, fam, "", None)
         t = releases()
@@ -161,4 +161,4 @@ def resolve(label: str | None, strict: bool = True) -> EngineRef:
             f"{span}).{did_you_mean(version, vers)} Give a known version, or the family as of a "
             f"date ({fam}@YYYY-MM-DD)"
         )
-    return EngineRef(raw, fam, version, when)
+    return EngineRef(raw, fam, version, released)
