@@ -237,9 +237,42 @@ def holdout(path: Path, eff: Efficiency) -> pd.DataFrame:
     return df
 
 
+JUDGE_ONLY = ("mlperf-v5.1",)
+"""Hold-out sources kept for judging: never fitted, and not used for the error bands either."""
+
+
+def write_bands(df: pd.DataFrame, held: pd.DataFrame | None) -> None:
+    """Error bands from out-of-sample rows: leave-one-source-out predictions of the calibration
+    set and the hold-out predictions (judge-only sources excluded)."""
+    from infraplan.perf import bands, engines
+
+    parts = [pd.DataFrame({"mode": df["mode"], "engine": df["engine"], "accel": df["accelerator"],
+                           "ratio": df["measured"] / df["leave-one-source-out"]})]
+    if held is not None:
+        keep = ~held["source_set"].isin(JUDGE_ONLY)
+        h = held[keep]
+        parts.append(pd.DataFrame({"mode": h["mode"], "engine": h["engine"],
+                                   "accel": h["accelerator"],
+                                   "ratio": h["measured"] / h["infraplan"]}))
+    oos = pd.concat(parts, ignore_index=True).dropna()
+    oos["engine"] = [engines.resolve(e, strict=False).family for e in oos["engine"]]
+    oos["hw_family"] = [accel_spec(a).family for a in oos["accel"]]
+    prov = (f"{time.strftime('%Y-%m-%d')}: measured / predicted of {len(oos)} out-of-sample rows "
+            "(leave-one-source-out refits of the calibration set; hold-out set without "
+            f"{', '.join(JUDGE_ONLY)}) by benchmarks/perf_accuracy.py --write-bands")
+    table = bands.build(oos, prov)
+    table.to_csv(bands.path(), index=False)
+    print(f"\nwrote {len(table)} band rows from {len(oos)} out-of-sample rows to {bands.path()}")
+    show("error bands written (measured / predicted)",
+         table[table["hw_family"] == "*"].set_index(["mode", "engine"])[
+             ["n_rows", "p10", "p50", "p90"]])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=str(calibration.DEFAULT_DATA))
+    ap.add_argument("--data", default=None,
+                    help="calibration CSV (default: the shared set and the packaged gathered "
+                         "sets, as infraplan perf calibrate fits them)")
     ap.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits")
     ap.add_argument("--no-peers", action="store_true", help="skip llm-analysis and genz-llm")
     ap.add_argument("--holdout", default=str(HOLDOUT), help="external hold-out CSV")
@@ -247,16 +280,23 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--efficiency", default=None,
                     help="efficiency table CSV to evaluate (default: the packaged fit)")
+    ap.add_argument("--write-bands", action="store_true",
+                    help="write infraplan/perf/data/bands.csv from the leave-one-source-out "
+                         "and hold-out residuals (needs the refits: not with --no-cv)")
     args = ap.parse_args()
+    if args.write_bands and args.no_cv:
+        ap.error("--write-bands needs the leave-one-source-out refits; drop --no-cv")
     eff = eff_mod.load(args.efficiency) if args.efficiency else eff_mod.packaged()
 
-    df = calibration.load_measurements(args.data)
+    df = (calibration.load_measurements(args.data) if args.data
+          else calibration.load_default())
     df = df[df["measured"] > 0].copy()
+    data_name = args.data or " + ".join(str(p) for p in calibration.default_sources())
     start = time.perf_counter()
     pred = calibration.predict_rows(df, eff)
     df["infraplan"] = pred["predicted"].to_numpy()
     took = time.perf_counter() - start
-    print(f"infraplan.perf on {len(df)} measurements from {args.data}")
+    print(f"infraplan.perf on {len(df)} measurements from {data_name}")
     print(
         f"predicted {int(df['infraplan'].notna().sum())}/{len(df)} rows in {took:.2f} s "
         "(error = predicted/measured - 1; MdAPE = median |error|, P90 = 90th percentile "
@@ -298,8 +338,11 @@ def main() -> None:
         }
         show("offline rows: in-sample vs leave-one-out", pd.DataFrame(summary).T)
 
+    held = None
     if not args.no_holdout:
-        holdout(Path(args.holdout), eff)
+        held = holdout(Path(args.holdout), eff)
+    if args.write_bands:
+        write_bands(df, held)
 
     if not args.no_peers:
         peers = run_peers(df, eff)

@@ -1,11 +1,12 @@
 """The planning pipeline: named steps from a scenario to results, each timed.
 
-    inputs -> build -> solve -> analyse -> explain -> baseline
+    inputs -> build -> solve -> analyse -> explain -> baseline -> bands
 
 ``run(scenario)`` runs the steps and returns a typed ``Run``; ``plan(scenario)`` returns its
 ``Results``. Studies and coalition games that only need the optimum use ``SOLVE_ONLY`` and pay
 for no tables, explanations or baseline. ``reanalyse(scenario, solution)`` computes results from
-a stored solution without solving again.
+a stored solution without solving again. ``bands`` re-solves (solve-only) with the capacities at
+the other points of the performance model's error band and records the plan's cost there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from infraplan.analysis.baseline import naive_baseline
 from infraplan.analysis.explain import explain
@@ -26,7 +28,7 @@ from infraplan.model.solve import solve
 from infraplan.perf.efficiency import Efficiency
 from infraplan.scenario import Scenario
 
-STEPS = ("inputs", "build", "solve", "analyse", "explain", "baseline")
+STEPS = ("inputs", "build", "solve", "analyse", "explain", "baseline", "bands")
 SOLVE_ONLY = ("inputs", "build", "solve")
 STEP_WORDS = {
     "inputs": "demand, performance and network inputs",
@@ -35,7 +37,9 @@ STEP_WORDS = {
     "analyse": "reading the plan",
     "explain": "explaining the plan",
     "baseline": "pricing the naive baseline",
+    "bands": "re-solving at the ends of the capacity band",
 }
+BAND_POINTS = ("p10", "p50", "p90")
 
 __all__ = ["SOLVE_ONLY", "STEPS", "Run", "plan", "reanalyse", "run"]
 
@@ -103,7 +107,47 @@ def run(
     rest = [s for s in steps if s in ("analyse", "explain", "baseline")]
     if rest:
         out.results = _analysis(out.inputs, out.coef, out.solution, rest, out.timings, source, tell)
+    if ("bands" in steps and out.results is not None and out.results.has_plan
+            and scenario.serving.band_costs):
+        t = timed("bands")
+        out.results.capacity_band = band_costs(scenario, out.results, efficiency, extras)
+        out.results.solve["bands_s"] = time.perf_counter() - t
     return out
+
+
+def band_costs(
+    scenario: Scenario,
+    results: Results,
+    efficiency: Efficiency | None,
+    extras: Sequence[Extra] = (),
+) -> dict[str, Any]:
+    """The plan's optimum with every per-server capacity at the other band points (solve-only
+    runs of the scenario with ``serving.capacity_band`` changed), beside the run's own."""
+    point = scenario.serving.capacity_band
+    main = results.objective_usd
+    points: dict[str, dict[str, Any]] = {
+        point: {"objective_usd": main, "status": results.status, "change_pct": 0.0}
+    }
+    cap = results.tables.get("capacity")
+    if cap is None or cap.empty or not (
+        (cap["band_p10"] != 1.0).any() or (cap["band_p90"] != 1.0).any()
+    ):
+        return {"point": point, "margin": scenario.serving.capacity_margin,
+                "engine": scenario.serving.engine, "points": points,
+                "note": "the performance model has no error band for these predictions"}
+    for other in BAND_POINTS:
+        if other == point:
+            continue
+        serving = scenario.serving.model_copy(update={"capacity_band": other,
+                                                      "band_costs": False})
+        sub = run(scenario.model_copy(update={"serving": serving}), steps=SOLVE_ONLY,
+                  efficiency=efficiency, extras=extras)
+        obj = sub.objective_usd
+        change = (100.0 * (obj / main - 1.0)) if (obj is not None and main) else None
+        status = sub.solution.status if sub.solution is not None else "not solved"
+        points[other] = {"objective_usd": obj, "status": status, "change_pct": change}
+    return {"point": point, "margin": scenario.serving.capacity_margin,
+            "engine": scenario.serving.engine, "points": points}
 
 
 def _analysis(

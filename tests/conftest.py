@@ -22,6 +22,7 @@ def fixed_capacity(
     ttft_ms: float,
     tpot_ms: float,
     precision: str | None = None,
+    engine: str | None = None,
     efficiency: object = None,
 ) -> perf.ServerCapacity:
     rps, busy, idle = FIXED.get(accelerator, (5.0, 10_000.0, 2_000.0))

@@ -182,7 +182,7 @@ def test_residency_names_the_data_class_and_rule(base_scenario: dict[str, Any]) 
 
 def test_no_accelerator_fits(base_scenario: dict[str, Any], monkeypatch) -> None:
     def no_fit(model: str, accelerator: str, **kw: Any) -> Any:
-        return SimpleNamespace(
+        return perf.ServerCapacity(
             model=model,
             accelerator=accelerator,
             feasible=False,

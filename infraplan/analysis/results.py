@@ -62,6 +62,8 @@ class Results:
     """The full scenario as validated (every field, defaults filled): runs can be rebuilt."""
     warnings: list[str] = field(default_factory=list)
     """Legal but suspicious input, from ``infraplan.scenario.checks`` (shown first)."""
+    capacity_band: dict[str, Any] = field(default_factory=dict)
+    """The plan re-solved at the ends of the performance model's error band (``bands`` step)."""
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -90,6 +92,7 @@ class Results:
             "metrics": self.metrics,
             "solve": self.solve,
             "baseline": self.baseline,
+            "capacity_band": self.capacity_band,
             "scenario_input": self.scenario_input,
             "hourly_tables": {
                 name: f"{name}.parquet" for name in HOURLY_TABLES if name in self.tables

@@ -243,6 +243,11 @@ def print_summary(res: dict[str, Any]) -> None:
             ),
             highlight=False,
         )
+    from infraplan.report.html import band_text
+
+    band_line = band_text(res)
+    if band_line:
+        console.print(plain(band_line), highlight=False)
 
 
 @app.command("generate")

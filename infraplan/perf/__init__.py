@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from infraplan.errors import InfraplanError
-from infraplan.perf import autoconfig
+from infraplan.perf import autoconfig, bands, engines
 from infraplan.perf.efficiency import Efficiency, packaged
 from infraplan.perf.specs import accel_spec, model_spec
 
@@ -41,6 +41,13 @@ class ServerCapacity:
     #: servers one model instance spans (1, or 2 with a pipeline split across them); buy
     #: servers in multiples of it. Per-server figures above are already divided by it.
     servers_per_instance: int = 1
+    #: the engine as resolved (``vllm 0.6.0 (2024-09-05)``) and its maturity factor
+    engine: str = ""
+    engine_factor: float = 1.0
+    #: measured / predicted throughput of out-of-sample rows of this kind (``bands``)
+    band_p10: float = 1.0
+    band_p90: float = 1.0
+    band_source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON-ready)."""
@@ -123,7 +130,7 @@ def predict(model: str, accelerator: str, *, n_accel: int | None = None, tp: int
 
 
 def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms: float,
-                    tpot_ms: float, precision: str | None = None,
+                    tpot_ms: float, precision: str | None = None, engine: str | None = None,
                     efficiency: Efficiency | None = None) -> ServerCapacity:
     """Per-server capacity of ``model`` on ``accelerator`` at p99 TTFT/TPOT limits (Poisson).
 
@@ -131,6 +138,9 @@ def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms
     A model instance lives inside one server or, if it does not fit, across two servers with a
     pipeline split (then ``servers_per_instance`` is 2 and each server gets half the group's
     throughput). Infeasible pairs return ``feasible=False``, zeros and a reason.
+    ``engine`` is a serving-engine label (``infraplan.perf.engines``; blank: the reference
+    TensorRT-LLM 0.17.0). The result carries the engine's factor and the out-of-sample error
+    band of server-mode predictions of its kind (``infraplan.perf.bands``).
     ``efficiency`` is the factor table (default: the packaged fit). Results are cached per
     arguments and table (the planner asks for every workload x accelerator, often repeatedly);
     the cache holds no "current table", so threads with different tables never mix answers.
@@ -141,23 +151,31 @@ def server_capacity(model: str, accelerator: str, *, isl: int, osl: int, ttft_ms
     if isl is None or osl is None or float(osl) <= 0 or float(isl) < 0:
         raise InfraplanError("isl/osl: input and output tokens must be given (osl > 0)")
     eff = efficiency if efficiency is not None else packaged()
+    label = str(engine or "").strip() or None
+    eff.check_engine(label)
     return _server_capacity(model, accelerator, int(isl), int(osl), float(ttft_ms),
-                            float(tpot_ms), prec, eff)
+                            float(tpot_ms), prec, eff, label)
 
 
 @lru_cache(maxsize=65536)
 def _server_capacity(model: str, accelerator: str, isl: int, osl: int, ttft_ms: float,
-                     tpot_ms: float, precision: str | None, eff: Efficiency) -> ServerCapacity:
+                     tpot_ms: float, precision: str | None, eff: Efficiency,
+                     engine: str | None = None) -> ServerCapacity:
     """``server_capacity`` on validated arguments; memoised (``Efficiency`` hashes by identity,
     and the cache keeps the tables it has seen alive, so an id is never reused while cached)."""
     best, servers = autoconfig.search_server(model, accelerator, isl, osl, ttft_ms, tpot_ms,
-                                             precision, eff)
+                                             precision, eff, engine)
     a = accel_spec(accelerator)
+    ref = engines.resolve(engine, strict=False)
+    band = bands.lookup("server", ref.family, a.family)
+    extra: dict[str, Any] = {"engine": ref.text, "engine_factor": eff.engine_at(ref),
+                             "band_p10": band.p10, "band_p90": band.p90,
+                             "band_source": band.text}
     idle = a.tdp_w * 0.12 * a.accels_per_server + a.server_overhead_w * 0.5
     if not best or not best.get("feasible"):
         reason = (best or {}).get("reason") or (best or {}).get("error") or "no configuration"
         return ServerCapacity(model, accelerator, False, reason, 0.0, 0.0, 0.0, 0.0, 0.0,
-                              idle, 0.0, "")
+                              idle, 0.0, "", **extra)
     per = 1.0 / servers
     tps = best["output_tokens_per_s"] * per
     rps = best["requests_per_s"] * per
@@ -172,7 +190,7 @@ def _server_capacity(model: str, accelerator: str, isl: int, osl: int, ttft_ms: 
         output_tokens_per_s=tps, ttft_ms=best["ttft_ms"], tpot_ms=best["tpot_ms"],
         power_w=power, idle_power_w=best["idle_power_w"] * per,
         joules_per_output_token=power / tps if tps > 0 else 0.0, config=config,
-        servers_per_instance=servers,
+        servers_per_instance=servers, **extra,
     )
 
 

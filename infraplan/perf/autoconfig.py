@@ -373,8 +373,8 @@ def _reason(case: dict[str, Any], one: phys.Cases, res: dict[str, np.ndarray], j
 
 
 def search_server(model: str, accelerator: str, isl: int, osl: int, ttft_ms: float,
-                  tpot_ms: float, precision: str | None,
-                  eff: Efficiency) -> tuple[dict[str, Any] | None, int]:
+                  tpot_ms: float, precision: str | None, eff: Efficiency,
+                  engine: str | None = None) -> tuple[dict[str, Any] | None, int]:
     """Best server-mode configuration of one instance within one server, else across two.
 
     Returns the best feasible result and the servers one instance spans (1 or 2), or the most
@@ -384,7 +384,8 @@ def search_server(model: str, accelerator: str, isl: int, osl: int, ttft_ms: flo
     a = accel_spec(accelerator)
     aps = a.accels_per_server
     base = {"model": model, "accelerator": accelerator, "isl": isl, "osl": osl,
-            "mode": "server", "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "precision": precision}
+            "mode": "server", "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "precision": precision,
+            "engine": engine}
     # one server; then two servers with a pipeline split across them
     options = [(aps, 1), (2 * aps, 2)]
     last: dict[str, Any] | None = None

@@ -49,6 +49,9 @@ from infraplan.perf.efficiency import (
 from infraplan.perf.specs import PRECISIONS, accel_spec
 
 DEFAULT_DATA = Path("/work/shared/data/perf/calibration.csv")
+PACKAGED_SETS = ("engine_measurements.csv", "mlperf_v5.0.csv")
+"""Measurements gathered for the fit that ship with the package (``infraplan/perf/data``):
+open-engine comparisons (vLLM, SGLang, TensorRT-LLM in the same posts) and MLPerf v5.0."""
 REQUIRED = ["model", "accelerator", "osl", "output_tokens_per_s"]
 PRIOR_SD = 0.5
 GROWTH_PRIOR_SD = 0.5  # engine maturity growth per year, around 0 (log factor per year)
@@ -378,6 +381,9 @@ def fit(df: pd.DataFrame, start: Efficiency | None = None, passes: int = 2,
     from scipy.optimize import least_squares  # type: ignore[import-untyped]
 
     df = df[df["measured"] > 0]
+    # rows of engines without a family (lmdeploy, ...) would be fitted as "generic"
+    known = [_known_engine(e) for e in df["engine"]]
+    df = df[known]
     eff = start or Efficiency.defaults()
     prov = provenance or (f"fitted {date.today().isoformat()} on {len(df)} rows by "
                           "infraplan perf calibrate")
@@ -389,6 +395,15 @@ def fit(df: pd.DataFrame, start: Efficiency | None = None, passes: int = 2,
                             max_nfev=200)
         eff = Efficiency.from_table(prob.table(sol.x, prov))
     return eff
+
+
+def _known_engine(label: str) -> bool:
+    """Whether an engine label resolves strictly (a known family)."""
+    try:
+        engines_mod.resolve(label)
+    except InfraplanError:
+        return False
+    return True
 
 
 def predict_rows(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFrame:
@@ -404,17 +419,31 @@ def predict_rows(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFram
     return out
 
 
+def default_sources() -> list[Path]:
+    """The shared calibration set (where present) and the packaged gathered sets."""
+    paths = [DEFAULT_DATA] if DEFAULT_DATA.exists() else []
+    return paths + [p for p in (_packaged(n) for n in PACKAGED_SETS) if p.exists()]
+
+
+def load_default() -> pd.DataFrame:
+    """Every default source (``default_sources``) in one table."""
+    paths = default_sources()
+    if not paths:
+        raise InfraplanError(f"calibration data {str(DEFAULT_DATA)!r} does not exist; give --data")
+    return pd.concat([load_measurements(p) for p in paths], ignore_index=True)
+
+
 def calibrate(data: str | Path | None = None, out: str | Path | None = None) -> Efficiency:
-    """Refit on ``data``, write the table to ``out`` (default: the packaged table) and return
-    the fitted ``Efficiency``.
+    """Refit on ``data`` (default: ``default_sources``), write the table to ``out`` (default:
+    the packaged table) and return the fitted ``Efficiency``.
 
     Nothing else changes: ``efficiency.packaged()`` keeps the table it read first in this
     process, so pass the returned table to whatever should use the new fit.
     """
-    df = load_measurements(data)
-    src = Path(data) if data else DEFAULT_DATA
+    df = load_measurements(data) if data else load_default()
+    names = Path(data).name if data else " + ".join(p.name for p in default_sources())
     prov = (f"fitted {date.today().isoformat()} on {int((df['measured'] > 0).sum())} rows of "
-            f"{src.name} by infraplan perf calibrate")
+            f"{names} by infraplan perf calibrate")
     eff = fit(df, provenance=prov)
     path = Path(out) if out else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1236,9 +1236,53 @@ def serving_summary_html(results: dict[str, Any]) -> str:
     )
 
 
+def band_text(results: dict[str, Any]) -> str:
+    """Engine, capacity point and margin, and the plan's cost at the ends of the error band
+    (plain text; the terminal summary prints it too)."""
+    band = results.get("capacity_band") or {}
+    scn = results.get("scenario_input") or {}
+    serving = scn.get("serving") or {}
+    engine = band.get("engine") or serving.get("engine")
+    if not engine:
+        return ""
+    margin = float(band.get("margin", serving.get("capacity_margin", 0.0)) or 0.0)
+    point = str(band.get("point", serving.get("capacity_band", "p50")))
+    words = {"p10": "P10 (the capacity 90 % of measured systems of this kind reach)",
+             "p50": "P50 (the model's prediction)", "p90": "P90"}
+    parts = [
+        f"Serving engine: {engine} (serving.engine; a service may name its own). "
+        f"Capacities are taken at {words.get(point, point)}, less a margin of "
+        f"{100 * margin:g} %."
+    ]
+    pts = band.get("points") or {}
+    ends = [(k, pts[k]) for k in ("p10", "p90") if k in pts and k != point]
+    if band.get("note"):
+        parts.append(f"No cost band: {band['note']}.")
+    elif ends:
+        texts = []
+        for k, v in ends:
+            obj, ch = v.get("objective_usd"), v.get("change_pct")
+            if obj is None:
+                texts.append(f"at {k.upper()} capacities: no plan ({v.get('status')})")
+            else:
+                texts.append(f"at {k.upper()} capacities {fmt.usd(obj)} ({ch:+.1f} %)")
+        main = (pts.get(point) or {}).get("objective_usd")
+        parts.append(
+            "Plan cost (present value, lost service valued) "
+            + (f"{fmt.usd(main)} at {point.upper()}; " if main is not None else "")
+            + "; ".join(texts) + "."
+        )
+    return " ".join(parts)
+
+
 def capacity_section(results: dict[str, Any]) -> str:
     """Per-server capacity figures the plan used (rows it did not use folded away)."""
     cap = records(d.table(results, "capacity"))
+    for r in cap:
+        model_rps = r.get("model_requests_per_s_per_server")
+        if model_rps is not None and r.get("band_p10") is not None:
+            r["band_rps"] = (f"{fmt.human(model_rps * float(r['band_p10']))}"
+                             f"-{fmt.human(model_rps * float(r['band_p90']))}")
     used = used_pairs(results)
     other: list[dict[str, Any]] = []
     if used is not None and cap:
@@ -1251,7 +1295,9 @@ def capacity_section(results: dict[str, Any]) -> str:
         text_col("service_model", "Service (model)"),
         text_col("accelerator", "Accelerator"),
         text_col("config", "Configuration"),
+        text_col("engine", "Engine"),
         Col("requests_per_s_per_server", "Requests/s per server"),
+        text_col("band_rps", "P10-P90 requests/s"),
         Col("output_tokens_per_s_per_server", "Output tokens/s per server", whole),
         Col("power_w_per_server", "Power per server (W)", whole),
         Col("idle_power_w_per_server", "Idle power per server (W)", whole),
@@ -1275,6 +1321,9 @@ def capacity_section(results: dict[str, Any]) -> str:
             f"<details><summary>Other service × accelerator pairs the plan could have used "
             f"({len(other)})</summary>{table_html(other, base + why)}</details>"
         )
+    bt = band_text(results)
+    if bt:
+        body = f'<p class="band">{esc(bt)}</p>' + body
     served_where = serving_summary_html(results)
     if not served_where and "serving_summary" not in results and not no_plan(results):
         note = d.missing_table_note(results, "serving_summary", "where each workload is served")

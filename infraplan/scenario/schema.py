@@ -222,6 +222,51 @@ class Solver(Strict):
     (approximate: token lengths averaged), or not at all."""
 
 
+def _engine(value: str) -> str:
+    """A serving-engine label the performance model resolves (``infraplan.perf.engines``)."""
+    from infraplan.errors import InfraplanError
+    from infraplan.perf import engines
+
+    try:
+        ref = engines.resolve(value)
+    except InfraplanError as exc:
+        raise ValueError(str(exc).removeprefix("engine: ")) from None
+    if ref.family not in engines.USER_FAMILIES:
+        msg = (f"{value!r} labels an MLPerf round, not software a plan deploys; give one of "
+               f"{', '.join(engines.USER_FAMILIES)} (optionally with a version or a date)")
+        raise ValueError(msg)
+    return value
+
+
+EngineLabel = Annotated[str, StringConstraints(min_length=1, max_length=60),
+                        AfterValidator(_engine)]
+Margin = Annotated[float, Field(ge=0, le=0.9)]
+
+
+class Serving(Strict):
+    """How the services are served: engine, capacity margin and the capacity band."""
+
+    engine: EngineLabel = "vllm"
+    """Serving engine of every service (a service may name its own): trtllm, vllm, sglang or
+    generic, optionally with a release (``vllm-0.6.0``) or a date (``vllm@2024-09-05``); a bare
+    family counts as its newest calibrated release. Default vllm: it runs on every vendor's
+    accelerators."""
+    capacity_margin: Margin = 0.0
+    """Share of each server's predicted capacity held back (headroom for error and bursts)."""
+    capacity_band: Literal["p10", "p50", "p90"] = "p50"
+    """Which point of the performance model's error band capacities are taken at: p50 (the
+    median prediction), p10 (capacity that 90 % of measured systems reach or beat) or p90."""
+    band_costs: bool = True
+    """Also solve the plan at the p10 and p90 capacities and report its cost there."""
+
+
+class RequestBucket(Strict):
+    input_tokens: Annotated[int, Field(ge=1, le=2_000_000)]
+    output_tokens: Annotated[int, Field(ge=1, le=200_000)]
+    share: Annotated[float, Field(gt=0, le=1)]
+    """Share of the service's requests of this shape (the shares of a mix add up to 1)."""
+
+
 class Region(Strict):
     id: Id
     """Region id used by services and results."""
@@ -272,6 +317,13 @@ class Service(Strict):
     """Interactive load is served in its hour; batch load may move within the day."""
     precision: Precision | None = None
     """Serving precision (default: chosen by the performance model)."""
+    engine: EngineLabel | None = None
+    """Serving engine of this service (default: ``serving.engine``)."""
+    capacity_margin: Margin | None = None
+    """Share of capacity held back for this service (default: ``serving.capacity_margin``)."""
+    request_mix: Annotated[list[RequestBucket], Field(min_length=1, max_length=32)] | None = None
+    """Request shapes with their shares, instead of one mean shape; capacity is computed for
+    the mix. input_tokens/output_tokens must then be the mix's means (checked)."""
 
     @field_validator("model")
     @classmethod
@@ -288,6 +340,17 @@ class Service(Strict):
             raise ValueError(msg)
         if isinstance(self.profile, list) and sum(self.profile) <= 0:
             raise ValueError("profile weights must not all be zero")
+        if self.request_mix is not None:
+            total = sum(b.share for b in self.request_mix)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"request_mix shares add up to {total:g}; they must add up to 1")
+            for name in ("input_tokens", "output_tokens"):
+                mean = sum(getattr(b, name) * b.share for b in self.request_mix)
+                given = getattr(self, name)
+                if abs(mean - given) > max(1.0, 0.01 * mean):
+                    msg = (f"{name} is {given} but the request_mix averages {mean:.0f}; give the "
+                           f"mix's mean ({round(mean)}) so demand in tokens matches the mix")
+                    raise ValueError(msg)
         return self
 
     @property
@@ -456,6 +519,7 @@ class Scenario(Strict):
     """Chip supply and import (export-control) caps."""
     training: list[TrainingCampaign] = []
     energy: Energy = Energy()
+    serving: Serving = Serving()
     partners: list[Partner] = []
     policy_packs: list[Id] = []
     """Rule packs to apply (carried into the results; evaluated by a later release)."""

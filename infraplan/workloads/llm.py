@@ -26,8 +26,19 @@ SERVING_KEYS = [
     "data_class",
     "kind",
     "precision",
+    "engine",
+    "capacity_margin",
+    "capacity_band",
+    "request_mix",
 ]
 """Service fields that decide per-server capacity and where a load may go."""
+
+
+def _mix(value: object, isl: int, osl: int) -> list[tuple[int, int, float]]:
+    """Request shapes ``(input, output, share)`` of a workload: its mix, else its mean shape."""
+    if isinstance(value, tuple) and value:
+        return [(int(i), int(o), float(w)) for i, o, w in value]
+    return [(isl, osl, 1.0)]
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ class LLMWorkload:
                 "data_class": s.data_class,
                 "kind": s.kind,
                 "precision": s.precision,
+                "engine": s.engine or scn.serving.engine,
+                "capacity_margin": (s.capacity_margin if s.capacity_margin is not None
+                                    else scn.serving.capacity_margin),
+                "capacity_band": scn.serving.capacity_band,
+                "request_mix": (tuple((b.input_tokens, b.output_tokens, b.share)
+                                      for b in s.request_mix) if s.request_mix else None),
             }
             for s in scn.services
         ]
@@ -89,35 +106,19 @@ class LLMWorkload:
         for wid, s in workloads.iterrows():
             server_ttft = float(s["ttft_ms"] - s["network_budget_ms"])
             prec = s["precision"] if isinstance(s["precision"], str) else None
+            mix = _mix(s.get("request_mix"), int(s["input_tokens"]), int(s["output_tokens"]))
+            keep = 1.0 - float(s.get("capacity_margin") or 0.0)
+            point = str(s.get("capacity_band") or "p50")
             for a in accelerators:
-                c = perf.server_capacity(
-                    str(s["model"]),
-                    a,
-                    isl=int(s["input_tokens"]),
-                    osl=int(s["output_tokens"]),
-                    ttft_ms=server_ttft,
-                    tpot_ms=float(s["tpot_ms"]),
-                    precision=prec,
-                    efficiency=efficiency,
-                )
-                rows.append(
-                    {
-                        "workload": wid,
-                        "model": s["model"],
-                        "accelerator": a,
-                        "feasible": bool(c.feasible and c.requests_per_s > 0),
-                        "reason": c.reason,
-                        "requests_per_s_per_server": c.requests_per_s,
-                        "output_tokens_per_s_per_server": c.output_tokens_per_s,
-                        "power_w_per_server": c.power_w,
-                        "idle_power_w_per_server": c.idle_power_w,
-                        "joules_per_output_token": c.joules_per_output_token,
-                        "servers_per_instance": int(getattr(c, "servers_per_instance", 1)),
-                        "server_ttft_ms": c.ttft_ms,
-                        "server_tpot_ms": c.tpot_ms,
-                        "config": c.config,
-                    }
-                )
+                caps = [
+                    perf.server_capacity(
+                        str(s["model"]), a, isl=i, osl=o, ttft_ms=server_ttft,
+                        tpot_ms=float(s["tpot_ms"]), precision=prec,
+                        engine=str(s.get("engine") or "") or None, efficiency=efficiency,
+                    )
+                    for i, o, _ in mix
+                ]
+                rows.append(_combine(wid, s, a, mix, caps, keep, point))
         return pd.DataFrame(rows)
 
     def lost_value_usd_per_request(self, workloads: pd.DataFrame, econ: Economics) -> pd.Series:
@@ -138,6 +139,52 @@ class LLMWorkload:
             services["output_tokens"]
         )
         return out
+
+
+def _combine(wid: object, s: pd.Series, accelerator: str, mix: list[tuple[int, int, float]],
+             caps: list[perf.ServerCapacity], keep: float, point: str) -> dict[str, object]:
+    """One capacity row for a request mix: a server spends ``share / rate`` seconds per request
+    of each shape, so requests/s = 1 / sum(share_i / rate_i); power is time-weighted; latency is
+    the worst shape's. Then the band point and the margin scale the rate."""
+    first = caps[0]
+    feasible = all(c.feasible and c.requests_per_s > 0 for c in caps)
+    if feasible:
+        secs = [w / c.requests_per_s for (_, _, w), c in zip(mix, caps, strict=True)]
+        rps_model = 1.0 / sum(secs)
+        frac = [t * rps_model for t in secs]
+        power = sum(f * c.power_w for f, c in zip(frac, caps, strict=True))
+        tps_model = rps_model * sum(w * o for _, o, w in mix)
+        main = caps[int(max(range(len(caps)), key=lambda k: frac[k]))]
+    else:
+        bad = next(c for c in caps if not (c.feasible and c.requests_per_s > 0))
+        rps_model = tps_model = power = 0.0
+        main = bad
+    band = {"p10": first.band_p10, "p50": 1.0, "p90": first.band_p90}[point]
+    factor = band * keep
+    config = main.config + (f" (mix of {len(mix)} request shapes)" if len(mix) > 1 else "")
+    return {
+        "workload": wid,
+        "model": s["model"],
+        "accelerator": accelerator,
+        "feasible": feasible,
+        "reason": "" if feasible else main.reason,
+        "requests_per_s_per_server": rps_model * factor,
+        "output_tokens_per_s_per_server": tps_model * factor,
+        "model_requests_per_s_per_server": rps_model,
+        "capacity_factor": factor,
+        "power_w_per_server": power,
+        "idle_power_w_per_server": first.idle_power_w,
+        "joules_per_output_token": power / tps_model if tps_model > 0 else 0.0,
+        "servers_per_instance": int(max(c.servers_per_instance for c in caps)),
+        "server_ttft_ms": max(c.ttft_ms for c in caps),
+        "server_tpot_ms": max(c.tpot_ms for c in caps),
+        "config": config if feasible else "",
+        "engine": first.engine,
+        "engine_factor": first.engine_factor,
+        "band_p10": first.band_p10,
+        "band_p90": first.band_p90,
+        "band_source": first.band_source,
+    }
 
 
 LLM = LLMWorkload()
