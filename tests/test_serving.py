@@ -94,7 +94,7 @@ def test_bad_serving_inputs_are_refused(base_scenario: dict[str, Any], change: d
 def test_bad_request_mixes_are_refused(base_scenario: dict[str, Any]) -> None:
     svc = base_scenario["services"][0]
     svc["request_mix"] = [{"input_tokens": 500, "output_tokens": 200, "share": 0.6}]
-    with pytest.raises(InfraplanError, match="add up to 0.6"):
+    with pytest.raises(InfraplanError, match=r"add up to 0\.6"):
         parse_scenario(copy.deepcopy(base_scenario))
     svc["request_mix"] = [{"input_tokens": 100, "output_tokens": 200, "share": 1.0}]
     with pytest.raises(InfraplanError, match="input_tokens is 500 but the request_mix averages"):
