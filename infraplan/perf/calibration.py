@@ -57,6 +57,7 @@ PRIOR_SD = 0.5
 GROWTH_PRIOR_SD = 0.5  # engine maturity growth per year, around 0 (log factor per year)
 GROWTH_BOUND = 1.5
 OPEN_FAMILIES = ("vllm", "sglang")
+FP4_SHARES_FP8 = {"4": "8"}
 PRIOR_ROWS = 1.0
 LOSS_SCALE = 0.40
 
@@ -215,7 +216,9 @@ class _Problem:
         self.measured = df["measured"].to_numpy(float)[self.index]
         self.cases = phys.build_cases(case_recs, eff)
         fams = [accel_spec(r["accelerator"]).family for r in case_recs]
-        cls = [str(PRECISIONS[r["precision"]]["cls"]) for r in case_recs]
+        # FP4 GEMMs share their family's FP8 efficiency; the FP4 peak enters through fp4_gain
+        cls = [FP4_SHARES_FP8.get(str(PRECISIONS[r["precision"]]["cls"]),
+                                  str(PRECISIONS[r["precision"]]["cls"])) for r in case_recs]
         refs = [engines_mod.resolve(r.get("engine"), strict=False) for r in case_recs]
         fams_e = [r.family for r in refs]
         self.families = sorted(set(fams))
@@ -255,6 +258,7 @@ class _Problem:
         ("expert_gemm_n0", 1.0, 4096.0, 1.0),
         ("roofline_sharpness", 1.0, 12.0, 0.5),
         ("power_derate_exponent", 0.01, 3.0, 1.0),
+        ("fp4_gain", 0.01, 1.0, 1.0),
     )
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -314,6 +318,7 @@ class _Problem:
         cases.moe_eff = np.full(n, gv["moe_efficiency"])
         cases.expert_n0 = np.full(n, gv["expert_gemm_n0"])
         cases.sharp = np.full(n, gv["roofline_sharpness"])
+        cases.fp4_gain = np.full(n, gv["fp4_gain"])
         cases.eta_c = np.minimum(np.exp(c[self.i_c]) * eng
                                  * self.power_ratio ** gv["power_derate_exponent"], 1.0)
         res = autoconfig._run_modes(cases, self.recs)

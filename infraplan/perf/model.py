@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from infraplan.perf import engines
 from infraplan.perf.efficiency import Efficiency
 from infraplan.perf.specs import GIB, PRECISIONS, accel_spec, model_spec
 
@@ -40,6 +41,11 @@ MAX_BATCH = 2048.0  # max sequences in flight per replica (TensorRT-LLM max_batc
 #: (vllm/engine/arg_utils.py defaults since v0.10). Engines not listed use MAX_BATCH.
 ENGINE_MAX_BATCH = {"vllm": (1024.0, 256.0)}
 KV_FRACTION = 0.92  # fraction of free memory given to the KV cache
+#: engines that allocate KV blocks as sequences grow and preempt when full (vLLM, SGLang and an
+#: unnamed open engine); TensorRT-LLM's default scheduler (GUARANTEED_NO_EVICT) and the MLPerf
+#: harnesses reserve each sequence's longest output up front
+PAGED_FAMILIES = ("vllm", "sglang", "generic")
+KV_BLOCK = 16.0  # tokens per KV block (vLLM default): half a block is wasted per sequence
 RUNTIME_RESERVE = 2.0 * GIB  # CUDA context, communication buffers, runtime
 INTERNODE_BW = 50e9  # bytes/s per GPU between servers (400 Gb/s NIC per GPU)
 PCIE_BW = 32e9  # bytes/s per GPU between cards of one server outside their NVLink domain
@@ -75,7 +81,8 @@ class Cases:
     ffn_local: np.ndarray
     expert_width: np.ndarray  # routed-expert FFN columns per tensor rank (0: dense model)
     # accelerator
-    peak: np.ndarray  # FLOP/s of the GEMM precision
+    peak: np.ndarray  # FLOP/s of the GEMM precision (FP4: see ``peak_fp8`` and ``fp4_gain``)
+    peak_fp8: np.ndarray  # FLOP/s at FP8 where the GEMMs run at FP4 (else = peak)
     peak_attn: np.ndarray
     peak_lm: np.ndarray
     bw: np.ndarray
@@ -108,6 +115,8 @@ class Cases:
     expert_n0: np.ndarray  # GEMM width at which expert GEMMs reach half their efficiency
     seq_overhead: np.ndarray  # s per sequence in flight per iteration (scheduler, sampling)
     batch_cap: np.ndarray  # engine limit on sequences in flight per replica
+    fp4_gain: np.ndarray  # share of the FP4-over-FP8 peak ratio that serving realises
+    paged: np.ndarray  # 1: KV blocks allocated as sequences grow (vLLM, SGLang); 0: reserved
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -135,6 +144,7 @@ def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
     seq_ov = eff.scalar("seq_overhead_us") * 1e-6
     n0 = eff.scalar("expert_gemm_n0")
     gamma = eff.scalar("power_derate_exponent")
+    fp4_gain = eff.scalar("fp4_gain")
     for rec in records:
         m = model_spec(rec["model"])
         a = accel_spec(rec["accelerator"])
@@ -163,6 +173,7 @@ def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
             "ffn_local": ffn_local,
             "expert_width": (m.expert_ffn / tp) if m.is_moe else 0.0,
             "peak": a.peak(prec),
+            "peak_fp8": a.peaks.get("fp8", a.peak(prec)) if cls == "4" else a.peak(prec),
             "peak_attn": a.peaks.get("bf16", a.peak(prec)),
             "peak_lm": a.peaks.get("bf16", a.peak(prec)),
             "bw": a.bw, "link": link, "mem": a.mem_bytes, "tdp": a.tdp_w,
@@ -177,10 +188,21 @@ def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
             "step_overhead": so, "ar_latency": arl, "link_eff": leff, "moe_eff": moe,
             "sharp": sharp, "seq_overhead": seq_ov, "expert_n0": n0,
             "batch_cap": engine_batch_cap(rec.get("engine"), a.mem_bytes),
+            "fp4_gain": fp4_gain,
+            "paged": 1.0 if engines.resolve(rec.get("engine"), strict=False).family
+            in PAGED_FAMILIES else 0.0,
         }
         for key, val in values.items():
             cols[key].append(val)
     return Cases(**{k: np.asarray(v, dtype=float) for k, v in cols.items()})
+
+
+def effective_peak(c: Cases) -> np.ndarray:
+    """GEMM peak FLOP/s as serving realises it: at FP4, the FP8 peak plus the share
+    ``fp4_gain`` of the extra FP4 peak (measured FP4 serving gains far less than the datasheet
+    ratio: scales, dequantisation and the parts that stay at FP8/BF16); else the peak."""
+    extra = np.maximum(c.peak - c.peak_fp8, 0.0)
+    return c.peak_fp8 + c.fp4_gain * extra
 
 
 def engine_batch_cap(engine: str | None, mem_bytes: float) -> float:
@@ -223,10 +245,13 @@ def memory_per_gpu(c: Cases) -> dict[str, np.ndarray]:
     act = MAX_TOKENS_PER_ITER * (4 * c.hidden + 2 * c.ffn_local) * 2.0 / c.pp + 0.5 * GIB
     free = c.mem - w - act - RUNTIME_RESERVE
     kv_cap = np.maximum(free, 0.0) * KV_FRACTION
-    # a sequence reserves its prompt and the longest output it may produce (variable-length
-    # workloads: the maximum, not the mean); beams share the prompt's KV blocks
-    reserve = c.isl + c.max_osl
-    share = (c.isl + c.beams * c.max_osl) / reserve
+    # reserved KV: a sequence holds its prompt and the longest output it may produce
+    # (variable-length workloads: the maximum, not the mean); paged engines hold what the
+    # sequences in flight have written so far, on average half their output (sequences are
+    # spread evenly over their progress), plus half a block; beams share the prompt's blocks
+    out_pos = np.where(c.paged > 0, 0.5 * c.osl + 0.5 * KV_BLOCK, c.max_osl)
+    reserve = c.isl + out_pos
+    share = (c.isl + c.beams * out_pos) / reserve
     per_seq = kv_bytes_per_position(c) * _windowed(c, reserve) * share
     b_mem = kv_cap / np.maximum(per_seq, 1.0)  # steady-state average: fractional is fine
     return {"weights": w, "activations": act, "kv_capacity": kv_cap, "kv_per_seq": per_seq,
@@ -258,7 +283,7 @@ def iteration(c: Cases, n_dec: np.ndarray, n_pre: np.ndarray, ctx_dec: np.ndarra
     p, t = c.pp, c.tp
     ec = 1.0 if ideal else c.eta_c
     em = 1.0 if ideal else c.eta_m
-    bw, peak = c.bw * em, c.peak * ec
+    bw, peak = c.bw * em, effective_peak(c) * ec
     peak_attn, peak_lm = c.peak_attn * ec, c.peak_lm * ec
     gpus = t * p
     mb_dec, mb_pre = n_dec / p, n_pre / p  # tokens per micro-batch
