@@ -18,7 +18,9 @@ columns ``parameter, family, engine, precision, value, n_rows, provenance``:
   compute and memory time of an operator; k -> infinity is the hard roofline),
   ``power_derate_exponent`` (gamma: a PCIe/NVL card whose board power per peak FLOP is a
   fraction r < 1 of its family's SXM/OAM parts sustains r^gamma of the compute efficiency),
-  ``fp4_gain`` (share of the extra FP4-over-FP8 datasheet peak that FP4 serving realises).
+  ``fp4_gain`` (share of the extra FP4-over-FP8 datasheet peak that FP4 serving realises),
+  ``tpot_short_share`` (output of the short requests that set the p99 time per output token
+  under Poisson arrivals, as a share of the mean output; see ``serving.p99_tpot``).
 
 Families without a fitted row fall back to a neighbour family (``FAMILY_FALLBACK``) and then to
 the global row (family ``*``), which the fit writes as the row-weighted geometric mean of the
@@ -71,13 +73,14 @@ DEFAULTS = {
     "roofline_sharpness": 3.0,
     "power_derate_exponent": 0.4,
     "fp4_gain": 0.3,
+    "tpot_short_share": 0.25,
     "engine_growth_per_year": 0.0,
     "engine_year_min": 2023.0,
     "engine_year_max": 2025.9,
 }
 GLOBALS = ("step_overhead_ms", "seq_overhead_us", "allreduce_latency_us", "link_efficiency",
            "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent",
-           "fp4_gain", "engine_growth_per_year", "engine_year_min", "engine_year_max")
+           "fp4_gain", "tpot_short_share", "engine_growth_per_year", "engine_year_min", "engine_year_max")
 REFERENCE_ENGINE = "trtllm"
 
 

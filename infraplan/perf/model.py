@@ -117,6 +117,7 @@ class Cases:
     batch_cap: np.ndarray  # engine limit on sequences in flight per replica
     fp4_gain: np.ndarray  # share of the FP4-over-FP8 peak ratio that serving realises
     paged: np.ndarray  # 1: KV blocks allocated as sequences grow (vLLM, SGLang); 0: reserved
+    short_share: np.ndarray  # output of the short requests that set p99 TPOT, share of osl
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -145,6 +146,7 @@ def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
     n0 = eff.scalar("expert_gemm_n0")
     gamma = eff.scalar("power_derate_exponent")
     fp4_gain = eff.scalar("fp4_gain")
+    short_share = eff.scalar("tpot_short_share")
     for rec in records:
         m = model_spec(rec["model"])
         a = accel_spec(rec["accelerator"])
@@ -189,6 +191,7 @@ def build_cases(records: list[dict[str, Any]], eff: Efficiency) -> Cases:
             "sharp": sharp, "seq_overhead": seq_ov, "expert_n0": n0,
             "batch_cap": engine_batch_cap(rec.get("engine"), a.mem_bytes),
             "fp4_gain": fp4_gain,
+            "short_share": short_share,
             "paged": 1.0 if engines.resolve(rec.get("engine"), strict=False).family
             in PAGED_FAMILIES else 0.0,
         }
