@@ -207,10 +207,16 @@ def run_peers(df: pd.DataFrame, eff: Efficiency) -> pd.DataFrame | None:
     return out
 
 
-def holdout(path: Path, eff: Efficiency) -> pd.DataFrame:
-    """Predict the external hold-out set with the factors ``eff`` (never fitted on it)."""
+def holdout(path: Path, eff: Efficiency, fitted: set[str] | None = None) -> pd.DataFrame:
+    """Predict the external hold-out set with the factors ``eff`` (never fitted on it); rows of
+    source sets that are in the fit (``fitted``) are left out."""
     df = calibration.load_measurements(path)
     df = df[df["measured"] > 0].copy()
+    overlap = df["source_set"].isin(fitted or set())
+    if overlap.any():
+        print(f"\nhold-out: {int(overlap.sum())} rows of sources now in the fit left out "
+              f"({', '.join(sorted(df.loc[overlap, 'source_set'].unique()))})")
+        df = df[~overlap].copy()
     pred = calibration.predict_rows(df, eff)
     df["infraplan"] = pred["predicted"].to_numpy()
     df["why_not"] = pred["pred_error"].to_numpy()
@@ -352,7 +358,7 @@ def main() -> None:
 
     held = None
     if not args.no_holdout:
-        held = holdout(Path(args.holdout), eff)
+        held = holdout(Path(args.holdout), eff, set(df["source_set"]))
     if args.write_bands:
         write_bands(df, held)
 

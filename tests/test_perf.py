@@ -539,3 +539,52 @@ def test_engine_factor_grows_with_release_date_and_is_held_outside_the_data():
     assert eff.engine("vllm-0.34.0") == pytest.approx(eff.engine("vllm"))
     assert eff.engine("") == pytest.approx(1.0)  # the reference engine
     assert eff.engine("trtllm-0.17.0") == pytest.approx(1.0)
+
+
+def test_paged_kv_fits_more_sequences_than_a_fixed_reservation():
+    """vLLM-style paged KV holds isl + osl/2 positions per sequence, TensorRT-LLM's default
+    reserves isl + max_osl: on a 24 GB L4 the paged engine fits more sequences."""
+    kw = {"n_accel": 1, "tp": 1, "pp": 1, "precision": "fp8", "isl": 512, "osl": 512,
+          "mode": "offline"}
+    paged = perf.predict("llama3.1-8b", "l4", engine="vllm", **kw)
+    fixed = perf.predict("llama3.1-8b", "l4", engine="trtllm", **kw)
+    per_seq_paged = paged.memory_kv_cache_gb / paged.batch
+    per_seq_fixed = fixed.memory_kv_cache_gb / fixed.batch
+    # 512 + 256 + 8 positions against 512 + 512
+    assert per_seq_paged / per_seq_fixed == pytest.approx((512 + 256 + 8) / 1024, rel=0.02)
+
+
+def test_fp4_gains_only_a_share_of_the_extra_fp4_peak():
+    """B300 has 1.5x the B200's FP4 peak at the same FP8 peak; serving gains far less."""
+    kw = {"n_accel": 8, "precision": "fp4", "isl": 1024, "osl": 1024, "mode": "offline"}
+    b200 = perf.predict("llama3.1-70b", "b200", **kw).output_tokens_per_s
+    b300 = perf.predict("llama3.1-70b", "b300", **kw).output_tokens_per_s
+    assert 1.0 <= b300 / b200 < 1.3
+    eff = eff_mod.packaged()
+    assert 0.0 < eff.scalar("fp4_gain") < 1.0
+
+
+def test_predictions_carry_their_error_band():
+    r = perf.predict("llama3.1-70b", "h100-sxm", isl=1024, osl=256, ttft_ms=2000, tpot_ms=100)
+    assert 0 < r.band_p10 <= r.band_p90
+    cap = perf.server_capacity("llama3.1-70b", "h100-sxm", isl=1024, osl=256, ttft_ms=2000,
+                               tpot_ms=100, engine="sglang")
+    assert cap.band_p10 <= cap.band_p90
+    assert cap.engine.startswith("sglang")
+
+
+def test_batch_writes_the_band_columns(tmp_path: Path):
+    from infraplan.perf import batch as batch_mod
+
+    src = tmp_path / "rows.csv"
+    src.write_text("model,accelerator,n_accel,isl,osl,mode,engine\n"
+                   "llama3.1-8b,h100-sxm,1,1024,256,offline,vllm-0.6.0\n"
+                   "llama3.1-8b,h100-sxm,1,1024,256,offline,vlm\n")
+    out = batch_mod.run(src)
+    good, bad = out.iloc[0], out.iloc[1]
+    lo, mid, hi = (good[f"predicted{k}_output_tokens_per_s"] for k in ("_p10", "", "_p90"))
+    assert 0 < lo <= hi
+    assert lo / mid == pytest.approx(perf.predict(
+        "llama3.1-8b", "h100-sxm", n_accel=1, isl=1024, osl=256, mode="offline",
+        engine="vllm-0.6.0").band_p10)
+    assert "did you mean 'vllm'" in bad["error"].lower()

@@ -144,6 +144,10 @@ def _print(r: PerfResult) -> None:
     else:
         rows = [
             ("output throughput", f"{r.output_tokens_per_s:,.0f}", "tokens/s (whole group)"),
+            ("P10-P90 band", f"{r.output_tokens_per_s * r.band_p10:,.0f}-"
+             f"{r.output_tokens_per_s * r.band_p90:,.0f}",
+             "tokens/s (measured/predicted of out-of-sample rows of this kind)"),
+            ("engine", plain(r.engine), ""),
             ("requests", f"{r.requests_per_s:,.2f}", "requests/s"),
             ("TTFT", f"{r.ttft_ms:,.0f}", "ms" + (" (p99)" if r.mode == "server" else "")),
             ("TPOT", f"{r.tpot_ms:,.1f}", "ms" + (" (p99)" if r.mode == "server" else "")),

@@ -87,6 +87,10 @@ class PerfResult:
     feasible: bool
     reason: str
     engine: str
+    #: measured / predicted throughput of out-of-sample rows of this mode, engine family and
+    #: hardware family at the 10th and 90th percentiles (``infraplan.perf.bands``)
+    band_p10: float = 1.0
+    band_p90: float = 1.0
 
     @property
     def memory(self) -> dict[str, float]:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 
 from infraplan.errors import InfraplanError
+from infraplan.perf import bands, engines, serving
 from infraplan.perf import model as phys
-from infraplan.perf import serving
 from infraplan.perf.efficiency import REFERENCE_ENGINE, Efficiency, packaged
 from infraplan.perf.specs import (
     PRECISIONS,
@@ -345,7 +345,16 @@ def _result(case: dict[str, Any], cases: phys.Cases, res: dict[str, np.ndarray],
                         float(it["time"][0])) if feasible else "",
         "feasible": feasible, "reason": reason, "error": "",
         "engine": case.get("engine") or REFERENCE_ENGINE,
+        **_band(case),
     }
+
+
+def _band(case: dict[str, Any]) -> dict[str, float]:
+    """The out-of-sample error band of a prediction of this mode, engine and hardware family:
+    ``band_p10``/``band_p90`` = measured / predicted at the 10th and 90th percentiles."""
+    fam = engines.resolve(case.get("engine"), strict=False).family
+    b = bands.lookup(str(case["mode"]), fam, accel_spec(case["accelerator"]).family)
+    return {"band_p10": b.p10, "band_p90": b.p90}
 
 
 def _reason(case: dict[str, Any], one: phys.Cases, res: dict[str, np.ndarray], j: int) -> str:

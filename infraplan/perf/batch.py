@@ -28,7 +28,8 @@ from infraplan.perf.efficiency import Efficiency
 
 INPUT_COLUMNS = ["model", "accelerator", "n_accel", "tp", "pp", "precision", "isl", "osl",
                  "mode", "concurrency", "ttft_p99_ms", "tpot_p99_ms"]
-OUTPUT_COLUMNS = ["predicted_output_tokens_per_s", "predicted_ttft_ms", "predicted_tpot_ms",
+OUTPUT_COLUMNS = ["predicted_output_tokens_per_s", "predicted_p10_output_tokens_per_s",
+                  "predicted_p90_output_tokens_per_s", "predicted_ttft_ms", "predicted_tpot_ms",
                   "watts_per_accelerator", "joules_per_output_token", "error"]
 
 
@@ -120,7 +121,10 @@ def predict_frame(df: pd.DataFrame, eff: Efficiency | None = None) -> pd.DataFra
     for res in results:
         ok = bool(res.get("feasible")) and not res.get("error")
         err = res.get("error") or ("" if ok else res.get("reason") or "no configuration")
-        cols["predicted_output_tokens_per_s"].append(res["output_tokens_per_s"] if ok else np.nan)
+        tps = res["output_tokens_per_s"] if ok else np.nan
+        cols["predicted_output_tokens_per_s"].append(tps)
+        cols["predicted_p10_output_tokens_per_s"].append(tps * res.get("band_p10", 1.0))
+        cols["predicted_p90_output_tokens_per_s"].append(tps * res.get("band_p90", 1.0))
         cols["predicted_ttft_ms"].append(res["ttft_ms"] if ok else np.nan)
         cols["predicted_tpot_ms"].append(res["tpot_ms"] if ok else np.nan)
         cols["watts_per_accelerator"].append(res["watts_per_accelerator"] if ok else np.nan)

@@ -80,7 +80,8 @@ DEFAULTS = {
 }
 GLOBALS = ("step_overhead_ms", "seq_overhead_us", "allreduce_latency_us", "link_efficiency",
            "moe_efficiency", "expert_gemm_n0", "roofline_sharpness", "power_derate_exponent",
-           "fp4_gain", "tpot_short_share", "engine_growth_per_year", "engine_year_min", "engine_year_max")
+           "fp4_gain", "tpot_short_share", "engine_growth_per_year", "engine_year_min",
+           "engine_year_max")
 REFERENCE_ENGINE = "trtllm"
 
 
