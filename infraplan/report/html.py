@@ -1260,18 +1260,26 @@ def band_text(results: dict[str, Any]) -> str:
         parts.append(f"No cost band: {band['note']}.")
     elif ends:
         texts = []
+        main = (pts.get(point) or {}).get("objective_usd")
+        serving = (results.get("metrics") or {}).get("serving_cost_usd")
         for k, v in ends:
             obj, ch = v.get("objective_usd"), v.get("change_pct")
             if obj is None:
                 texts.append(f"at {k.upper()} capacities: no plan ({v.get('status')})")
-            else:
-                texts.append(f"at {k.upper()} capacities {fmt.usd(obj)} ({ch:+.1f} %)")
-        main = (pts.get(point) or {}).get("objective_usd")
+                continue
+            text = f"at {k.upper()} capacities {fmt.usd(obj)} ({ch:+.1f} %"
+            if main is not None and serving:
+                # capacity moves only serving: the change is a change of the serving cost
+                text += f"; {100 * (obj - main) / serving:+.0f} % of the serving cost"
+            texts.append(text + ")")
         parts.append(
             "Plan cost (present value, lost service valued) "
             + (f"{fmt.usd(main)} at {point.upper()}; " if main is not None else "")
             + "; ".join(texts) + "."
         )
+        if str(band.get("method", "")).startswith("continuous"):
+            parts.append("(Each band point is solved as the continuous relaxation and its change "
+                         "applied to this plan.)")
     return " ".join(parts)
 
 
