@@ -119,3 +119,27 @@ def test_lower_capacity_never_costs_less(base_scenario: dict[str, Any]) -> None:
         done = run(parse_scenario(copy.deepcopy(base_scenario)), steps=SOLVE_ONLY)
         costs.append(done.objective_usd)
     assert costs[1] >= costs[0] * (1 - 1e-7)
+
+
+def test_band_costs_are_ordered_and_reported(base_scenario: dict[str, Any]) -> None:
+    """Capacity at P10 <= P50 <= P90, so the optimum at P10 >= at P50 >= at P90."""
+    if bands.table().empty:
+        pytest.skip("no packaged band table")
+    done = run(parse_scenario(copy.deepcopy(base_scenario)))
+    res = done.results
+    assert res is not None
+    pts = res.capacity_band["points"]
+    assert set(pts) == {"p10", "p50", "p90"}
+    assert pts["p10"]["objective_usd"] >= pts["p50"]["objective_usd"] * (1 - 1e-7)
+    assert pts["p50"]["objective_usd"] >= pts["p90"]["objective_usd"] * (1 - 1e-7)
+    assert pts["p50"]["objective_usd"] == pytest.approx(res.objective_usd)
+    from infraplan.report.html import band_text
+
+    text = band_text(res.to_dict())
+    assert "Serving engine: vllm" in text
+    assert "at P10 capacities" in text
+    # off: no extra solves, nothing reported
+    base_scenario["serving"] = {"band_costs": False}
+    off = run(parse_scenario(copy.deepcopy(base_scenario))).results
+    assert off is not None
+    assert off.capacity_band == {}
