@@ -525,6 +525,8 @@ def test_engine_labels_resolve_to_family_and_release_date():
     assert engines.resolve("sglang@2024-07-25").released == date(2024, 7, 25)
     assert engines.resolve("").version == engines.REFERENCE_VERSION
     assert engines.resolve("atom", strict=False).family == "generic"
+    assert engines.resolve("tensorrt-llm-0.12.0").version == "0.12.0"
+    assert engines.resolve("trt").family == "trtllm"  # aliases are not applied twice
     for bad in ("vlm", "vllm-9.9.9", "vllm@2024-13-01", "vllm@soon"):
         with pytest.raises(InfraplanError, match="engine"):
             engines.resolve(bad)
@@ -588,3 +590,18 @@ def test_batch_writes_the_band_columns(tmp_path: Path):
         "llama3.1-8b", "h100-sxm", n_accel=1, isl=1024, osl=256, mode="offline",
         engine="vllm-0.6.0").band_p10)
     assert "did you mean 'vllm'" in bad["error"].lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_engine_label_resolves_or_says_why(label: str):
+    from infraplan.perf import engines
+
+    try:
+        ref = engines.resolve(label)
+        outcome = ref.family
+    except InfraplanError as exc:
+        outcome = str(exc)
+    assert outcome in engines.FAMILIES or outcome.startswith("engine:")
+    # measurement files never stop on a label: unknown ones count as generic
+    assert engines.resolve(label, strict=False).family in engines.FAMILIES

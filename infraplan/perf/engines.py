@@ -38,7 +38,7 @@ USER_FAMILIES = ("trtllm", "vllm", "sglang", "generic")
 REFERENCE_FAMILY = "trtllm"
 REFERENCE_VERSION = "0.17.0"
 ALIASES = {"tensorrt-llm": "trtllm", "trt-llm": "trtllm", "tensorrt_llm": "trtllm",
-           "triton-trtllm": "trtllm-0.14.0"}
+           "tensorrt": "trtllm", "trt": "trtllm", "triton-trtllm": "trtllm-0.14.0"}
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -127,9 +127,11 @@ def resolve(label: str | None, strict: bool = True) -> EngineRef:
     if not raw:
         return EngineRef("", REFERENCE_FAMILY, REFERENCE_VERSION, reference_date())
     low = ALIASES.get(raw.lower(), raw.lower())
-    for alias in ALIASES:  # tensorrt-llm-0.14.0 -> trtllm-0.14.0
-        if low.startswith(alias) and alias != "triton-trtllm" and low != alias:
-            low = "trtllm" + low[len(alias):]
+    if not low.startswith(tuple(FAMILIES)):  # tensorrt-llm-0.14.0 -> trtllm-0.14.0
+        for alias in sorted(ALIASES, key=len, reverse=True):
+            if alias != "triton-trtllm" and low.startswith(alias + "-"):
+                low = "trtllm" + low[len(alias):]
+                break
     fam, rest = _split(low)
     if not fam:
         if strict:
@@ -146,6 +148,8 @@ def resolve(label: str | None, strict: bool = True) -> EngineRef:
         try:
             when = date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
+            if not strict:
+                return EngineRef(raw, fam, "", None)
             raise InfraplanError(f"engine: {raw!r}: {rest[1:]} is not a calendar date") from None
         return EngineRef(raw, fam, "", when)
     version = rest.lstrip("v") if fam != "mlperf" else "v" + rest.lstrip("v")
