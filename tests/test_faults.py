@@ -91,3 +91,19 @@ def test_killed_runs_keep_the_previous_results_long(tmp_path: Path) -> None:
     counts = _trials(tmp_path, n=30, seed=11)
     print(f"30 kills: {counts}")
     assert sum(counts.values()) == 30
+
+
+def test_ctrl_c_while_reading_inputs_stops_the_run(tmp_path: Path) -> None:
+    """Regression (hostile-input benchmark, SIGINT after 3 s): a Ctrl-C that lands while the
+    inputs are built (pandas on pyarrow swallowed it there) exits 130 and commits nothing."""
+    scn = _scenario(tmp_path)
+    out = tmp_path / "out"
+    for delay_s in (1.5, 2.5):
+        proc = subprocess.Popen([EXE, "run", str(scn), "--out", str(out), "-q"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay_s)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        assert "Traceback" not in err
+        assert proc.returncode in EXPECTED_RC[signal.SIGINT], (delay_s, proc.returncode, err)
+        assert not out.exists()

@@ -91,6 +91,23 @@ def _click_kind(exc: BaseException) -> str | None:
 
 _TERMINATED: list[bool] = []
 """Set by the SIGTERM handler (of the console entry point only) to report exit 143."""
+_INTERRUPTED: list[bool] = []
+"""Set by the SIGINT handler (console entry point only): a Ctrl-C that a library swallowed
+(pyarrow-backed pandas operations turn it into a cancelled compute that pandas retries) still
+stops the run before its results are committed."""
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Ctrl-C: remember it, then unwind as Python's default handler does."""
+    _INTERRUPTED.append(True)
+    raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C (or SIGTERM) arrived and was swallowed; called
+    before anything is committed."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -136,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     table); a usage error is bad input."""
     with contextlib.suppress(ValueError):  # not the main thread: keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         code = _dispatch(argv)
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from infraplan.cli import app, console, err_console
+from infraplan.cli import app, check_interrupted, console, err_console
 from infraplan.fmt import human, plain, usd
 from infraplan.scenario import load_scenario
 
@@ -84,6 +84,7 @@ def run(
             from infraplan.report import write_report
 
             staged["report.html"] = write_report(doc, folder.staging / "report.html")
+        check_interrupted()  # a Ctrl-C a library swallowed must not commit the run
         folder.commit()
         paths = {name: folder.path(name) for name in staged}
         write_s = time.perf_counter() - t0
