@@ -209,17 +209,6 @@ def hour_blocks(n_blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
     return blocks, block_of_hour
 
 
-def eff_engine_text(inp: PlanInputs, engine: str) -> str:
-    """The engine factor the capacity rows used for ``engine`` (``0.88``), or ``n/a``."""
-    cap = inp.capacity
-    if "engine_factor" not in cap or cap.empty:
-        return "n/a"
-    rows = cap[cap["service"].map(
-        {s.id: (s.engine or inp.scenario.serving.engine) for s in inp.scenario.services}
-    ) == engine]
-    return f"{float(rows['engine_factor'].iloc[0]):.2f}" if not rows.empty else "n/a"
-
-
 def workload_ids(services: pd.DataFrame, keys: list[str] | None) -> pd.Series:
     """Workload id of each service: services equal on ``keys`` share one (the first service's
     id); ``keys=None`` keeps every service apart."""
@@ -815,7 +804,7 @@ def assumption_rows(scn: Scenario, inp: PlanInputs) -> list[dict]:
     sv = scn.serving
     add("serving: engine", sv.engine, "",
         "serving engine of the services without their own (performance-model factor "
-        f"{eff_engine_text(inp, sv.engine)}); set serving.engine or a service's engine")
+        f"{inp.efficiency.engine(sv.engine):.2f}); set serving.engine or a service's engine")
     add("serving: capacity point", sv.capacity_band, "",
         "p50 = the performance model's prediction; p10/p90 = its out-of-sample error band")
     add("serving: capacity margin", sv.capacity_margin, "share",
