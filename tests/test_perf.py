@@ -605,3 +605,13 @@ def test_any_engine_label_resolves_or_says_why(label: str):
     assert outcome in engines.FAMILIES or outcome.startswith("engine:")
     # measurement files never stop on a label: unknown ones count as generic
     assert engines.resolve(label, strict=False).family in engines.FAMILIES
+
+
+def test_power_ratio_is_against_the_flagship_die_not_a_cut_down_part():
+    """Regression: adding the H20 (compute fused off, 400 W for 296 FP8 TFLOPS) made it the
+    hopper power reference and derated the H200 NVL to 0.27 of its peak-per-watt."""
+    ref = 700 / 1978.9  # H100/H200 SXM, the flagship Hopper die at full power
+    assert accel_spec("h200-nvl").power_ratio == pytest.approx(1.0)
+    assert accel_spec("h100-pcie").power_ratio == pytest.approx((350 / 1513) / ref)
+    assert accel_spec("h100-nvl").power_ratio == pytest.approx((400 / 1670.5) / ref)
+    assert accel_spec("h20").power_ratio == 1.0

@@ -182,7 +182,8 @@ def _batch(path: Path, out: Path | None, eff: Efficiency | None) -> None:
 @perf_app.command("calibrate")
 def calibrate_command(
     data: Annotated[Path | None, typer.Option("--data", help="Measurements CSV (default: the "
-                                              "shared calibration set).")] = None,
+                                              "shared calibration set plus the packaged "
+                                              "engine and MLPerf v5.0 sets).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the fitted table "
                                              "(default: the packaged efficiency.csv).")] = None,
 ) -> None:

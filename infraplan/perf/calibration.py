@@ -126,6 +126,11 @@ def max_osl_for(benchmark: str) -> float | None:
     return None
 
 
+# memory variants named in a submission's system name but not in its accelerator column:
+# (accelerator, text in the system name, catalog id of the variant)
+VARIANTS = (("gh200", "GH200-144GB", "gh200-144gb"),)
+
+
 def load_measurements(path: str | Path | None = None) -> pd.DataFrame:
     """Read a calibration CSV and add the derived columns used by the fit."""
     path = Path(path) if path else DEFAULT_DATA
@@ -168,6 +173,9 @@ def load_measurements(path: str | Path | None = None) -> pd.DataFrame:
             if k in look.index:
                 df.loc[i, "qps"] = look.loc[k, "qps"]
                 df.loc[i, "n_requests"] = look.loc[k, "n_requests"]
+    for base, tag, variant in VARIANTS:
+        df.loc[(df["accelerator"] == base) & df["system"].str.contains(tag, regex=False),
+               "accelerator"] = variant
     if "ttft_p99_ms" in df.columns:
         df["ttft_ms"] = df["ttft_p99_ms"]
     if "tpot_p99_ms" in df.columns:

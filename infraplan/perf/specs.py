@@ -286,9 +286,14 @@ def accel_spec(accel_id: str, field: str | None = "accelerator") -> AccelSpec:
     )
 
 
+def _peak8(r: pd.Series) -> float:
+    """Dense 8-bit peak in TFLOP/s (FP8, else INT8, else twice BF16)."""
+    return _num(r, "fp8_tflops") or _num(r, "int8_tops") or 2 * _num(r, "bf16_tflops")
+
+
 def _watts_per_flop(r: pd.Series) -> float:
     """Board power per dense 8-bit peak FLOP/s (0 without a peak)."""
-    peak8 = _num(r, "fp8_tflops") or _num(r, "int8_tops") or 2 * _num(r, "bf16_tflops")
+    peak8 = _peak8(r)
     return _num(r, "tdp_w") / peak8 if peak8 > 0 else 0.0
 
 
@@ -301,12 +306,15 @@ def _power_ratio(table: pd.DataFrame, accel_id: str) -> float:
         return 1.0
     fam = table[(table["family"] == r["family"])
                 & table["form_factor"].str.lower().isin(["sxm", "oam"])]
-    ref = [_watts_per_flop(x) for _, x in fam.iterrows()]
-    ref = [v for v in ref if v > 0]
+    # the reference is the family's flagship die (largest 8-bit peak) at full power: a part cut
+    # down by design (H20: compute fused off, so many watts per FLOP) is no power reference
+    ref = [(_peak8(x), _watts_per_flop(x)) for _, x in fam.iterrows()]
+    ref = [(p, w) for p, w in ref if p > 0 and w > 0]
     own = _watts_per_flop(r)
     if not ref or own <= 0:
         return 1.0
-    return min(own / max(ref), 1.0)
+    top = max(p for p, _ in ref)
+    return min(own / max(w for p, w in ref if p == top), 1.0)
 
 
 def clear_caches() -> None:
