@@ -10,6 +10,8 @@ regions in different time zones share capacity.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -114,9 +116,14 @@ def region_table(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("id")
 
 
-def demand_table(scn: Scenario) -> pd.DataFrame:
+def demand_table(
+    scn: Scenario, mask: Mapping[tuple[str, str], Sequence[float]] | None = None
+) -> pd.DataFrame:
     """Long table: year, hour_utc, region, service, users, requests_per_s (workload-neutral;
-    the workload adds its own work rates, e.g. tokens per second)."""
+    the workload adds its own work rates, e.g. tokens per second).
+
+    ``mask`` maps (service, region) to a factor per year (0 where a rule pack prohibits the
+    service there, or before an obligation's lead time lets it start)."""
     regions = region_table(scn)
     years = scn.horizon.years
     frames = []
@@ -127,6 +134,8 @@ def demand_table(scn: Scenario) -> pd.DataFrame:
         for rid in served:
             r = regions.loc[rid]
             users = r["population"] * r["internet_share"] * adopt  # (Y,)
+            if mask is not None and (s.id, rid) in mask:
+                users = users * np.asarray(mask[(s.id, rid)], dtype=float)
             shape = to_utc(local, as_float(r["utc_offset"]))  # (24,) sums to 1
             rps = np.outer(users * s.requests_per_user_per_day, shape) / 3600.0  # (Y, 24)
             frames.append(

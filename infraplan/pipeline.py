@@ -1,18 +1,24 @@
 """The planning pipeline: named steps from a scenario to results, each timed.
 
-    inputs -> build -> solve -> analyse -> explain -> baseline -> bands
+    inputs -> build -> solve -> analyse -> explain -> baseline -> bands -> rules
 
 ``run(scenario)`` runs the steps and returns a typed ``Run``; ``plan(scenario)`` returns its
 ``Results``. Studies and coalition games that only need the optimum use ``SOLVE_ONLY`` and pay
 for no tables, explanations or baseline. ``reanalyse(scenario, solution)`` computes results from
 a stored solution without solving again. ``bands`` re-solves (solve-only) with the capacities at
 the other points of the performance model's error band and records the plan's cost there.
+``rules`` re-solves (solve-only, in parallel processes) without each rule of the scenario's rule
+packs that changed the plan's inputs: the cost of a rule is the plan with it minus the plan
+without it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +32,10 @@ from infraplan.model.inputs import PlanInputs, build_inputs
 from infraplan.model.solution import Solution
 from infraplan.model.solve import solve
 from infraplan.perf.efficiency import Efficiency
+from infraplan.policy.compile import Governance, compile_policy
 from infraplan.scenario import Scenario
 
-STEPS = ("inputs", "build", "solve", "analyse", "explain", "baseline", "bands")
+STEPS = ("inputs", "build", "solve", "analyse", "explain", "baseline", "bands", "rules")
 SOLVE_ONLY = ("inputs", "build", "solve")
 STEP_WORDS = {
     "inputs": "demand, performance and network inputs",
@@ -38,6 +45,7 @@ STEP_WORDS = {
     "explain": "explaining the plan",
     "baseline": "pricing the naive baseline",
     "bands": "re-solving at the ends of the capacity band",
+    "rules": "re-solving without each binding rule",
 }
 BAND_POINTS = ("p10", "p50", "p90")
 
@@ -71,11 +79,13 @@ def run(
     extras: Sequence[Extra] = (),
     source: str | None = None,
     keep_model: bool = False,
+    governance: Governance | None = None,
 ) -> Run:
     """Run ``steps`` (in pipeline order) on a validated scenario.
 
     ``extras`` are user constraint functions (see ``infraplan.model.build``); ``keep_model``
-    keeps the linopy model on the run (it is dropped after the solve to free memory).
+    keeps the linopy model on the run (it is dropped after the solve to free memory);
+    ``governance`` is the scenario's compiled rule packs (default: compiled from the scenario).
     """
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
@@ -89,7 +99,7 @@ def run(
         return time.perf_counter()
 
     t = timed("inputs")
-    out.inputs = build_inputs(scenario, efficiency)
+    out.inputs = build_inputs(scenario, efficiency, governance)
     out.coef = coefficients(out.inputs)
     out.timings["inputs_s"] = time.perf_counter() - t
     if "build" not in steps:
@@ -112,6 +122,77 @@ def run(
         t = timed("bands")
         out.results.capacity_band = band_costs(scenario, out.results, efficiency, extras)
         out.results.solve["bands_s"] = time.perf_counter() - t
+    if ("rules" in steps and out.results is not None and out.results.has_plan
+            and out.inputs.governance is not None and out.inputs.governance.effective):
+        t = timed("rules")
+        out.results.governance["rule_costs"] = rule_costs(
+            scenario, out.results, out.inputs.governance, efficiency, extras)
+        out.results.solve["rules_s"] = time.perf_counter() - t
+    return out
+
+
+def _quiet_worker() -> None:
+    """A re-solve process prints no HiGHS banner into the user's terminal."""
+    from infraplan.cli import _quiet_highs_banner
+
+    _quiet_highs_banner()
+
+
+def _objective_without(job: tuple[Scenario, str | None, Efficiency | None,
+                                  Sequence[Extra]]) -> tuple[float | None, str]:
+    """Solve-only optimum of ``scenario`` with rule ``rule`` left out (None: all rules)."""
+    scenario, rule, efficiency, extras = job
+    gov = compile_policy(scenario, disabled=() if rule is None else (rule,))
+    sub = run(scenario, steps=SOLVE_ONLY, efficiency=efficiency, extras=extras, governance=gov)
+    status = sub.solution.status if sub.solution is not None else "not solved"
+    return sub.objective_usd, status
+
+
+def rule_costs(
+    scenario: Scenario,
+    results: Results,
+    governance: Governance,
+    efficiency: Efficiency | None,
+    extras: Sequence[Extra] = (),
+) -> list[dict[str, Any]]:
+    """The cost of each rule that changed the plan's inputs: this plan minus the plan without
+    the rule. Constraint rules (residency, caps, site limits) cost >= 0; a prohibition or a
+    lead time removes demand, so the plan without it serves more and its cost is usually < 0
+    (the service forgone is then what the rule costs).
+
+    Whole-server plans are not solved again as MIPs: both sides are continuous relaxations
+    (their difference is applied), as for the capacity band. The re-solves run in parallel
+    processes (one per rule, at most the CPU count); with user extras (functions that may not
+    pickle) they run here, one after another.
+    """
+    relax = scenario.solver.integer_servers
+    base = (scenario.model_copy(update={"solver": scenario.solver.model_copy(
+        update={"integer_servers": False})}) if relax else scenario)
+    rules = list(governance.effective)
+    jobs: list[tuple[Scenario, str | None, Efficiency | None, Sequence[Extra]]] = [
+        (base, r, efficiency, extras) for r in rules]
+    if relax:
+        jobs.append((base, None, efficiency, extras))
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1 and not extras:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=_quiet_worker) as pool:
+            outcomes = list(pool.map(_objective_without, jobs))
+    else:
+        outcomes = [_objective_without(j) for j in jobs]
+    ref = outcomes[-1][0] if relax else results.objective_usd
+    kinds = {c["rule"]: c["kind"] for c in governance.constraints}
+    kinds.update({c["rule"]: "obligation" for c in governance.compliance_rows})
+    out = []
+    for rule, (obj, status) in zip(rules, outcomes, strict=False):
+        cost = None if obj is None or ref is None else ref - obj
+        out.append({
+            "rule": rule, "kind": kinds.get(rule, ""), "cost_usd": cost,
+            "binding": cost is not None and abs(cost) > 1e-6 * max(1.0, abs(ref or 0.0)),
+            "without_rule_usd": obj, "status_without": status,
+            "method": "continuous relaxations" if relax else "the same solve without the rule",
+        })
     return out
 
 

@@ -64,6 +64,8 @@ class Results:
     """Legal but suspicious input, from ``infraplan.scenario.checks`` (shown first)."""
     capacity_band: dict[str, Any] = field(default_factory=dict)
     """The plan re-solved at the ends of the performance model's error band (``bands`` step)."""
+    governance: dict[str, Any] = field(default_factory=dict)
+    """The rule packs applied: classifications, constraints, compliance and rule costs."""
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -93,6 +95,7 @@ class Results:
             "solve": self.solve,
             "baseline": self.baseline,
             "capacity_band": self.capacity_band,
+            "governance": self.governance,
             "scenario_input": self.scenario_input,
             "hourly_tables": {
                 name: f"{name}.parquet" for name in HOURLY_TABLES if name in self.tables
@@ -193,8 +196,9 @@ def empty_results(
         metrics={},
         solve=solve_info(sol, timings),
         tables=input_tables(inp),
-        scenario_input=inp.scenario.model_dump(mode="json"),
+        scenario_input=(inp.source_scenario or inp.scenario).model_dump(mode="json"),
         warnings=list(inp.warnings),
+        governance=inp.governance.to_dict() if inp.governance is not None else {},
     )
 
 
@@ -381,8 +385,9 @@ def analyse(
         metrics=metrics,
         solve=solve_info(sol, timings),
         tables=tables,
-        scenario_input=inp.scenario.model_dump(mode="json"),
+        scenario_input=(inp.source_scenario or inp.scenario).model_dump(mode="json"),
         warnings=list(inp.warnings),
+        governance=inp.governance.to_dict() if inp.governance is not None else {},
     )
 
 

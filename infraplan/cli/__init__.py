@@ -46,7 +46,7 @@ def _options(
 
 def _register() -> None:
     """Import command modules so that they attach their commands to ``app``."""
-    from infraplan.cli import catalog_cmd, explain_cmd, perf_cmd, plan_cmd  # noqa: F401
+    from infraplan.cli import catalog_cmd, explain_cmd, perf_cmd, plan_cmd, policy_cmd  # noqa: F401
 
 
 def _quiet_highs_banner() -> None:

@@ -249,6 +249,29 @@ def print_summary(res: dict[str, Any]) -> None:
     band_line = band_text(res)
     if band_line:
         console.print(plain(band_line), highlight=False)
+    gov_line = governance_text(res)
+    if gov_line:
+        console.print(plain(gov_line), highlight=False)
+
+
+def governance_text(res: dict[str, Any]) -> str:
+    """One paragraph on the rule packs: classes, compliance cost, the rules that bind."""
+    gov = res.get("governance") or {}
+    if not gov.get("packs"):
+        return ""
+    counts: dict[str, int] = {}
+    for c in gov.get("classifications", []):
+        counts[c["class"]] = counts.get(c["class"], 0) + 1
+    classes = ", ".join(f"{counts[k]} {k}" for k in ("prohibited", "high-risk", "limited",
+                                                      "minimal") if counts.get(k))
+    comp = (res.get("costs_usd") or {}).get("compliance", 0.0)
+    binding = [r for r in gov.get("rule_costs", []) if r.get("binding")]
+    costs = "; ".join(f"{r['rule']} {usd(r['cost_usd'])}" for r in binding)
+    return (f"Rule packs ({', '.join(p['pack'] for p in gov['packs'])}): services by region "
+            f"{classes}; compliance {usd(comp)} (present value); "
+            + (f"binding rules and what they cost: {costs}." if binding
+               else "no rule changes the plan's cost.")
+            + " infraplan policy check FILE lists the rules and their sources.")
 
 
 @app.command("generate")

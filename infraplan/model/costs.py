@@ -16,7 +16,9 @@ year:
 - ``carbon``: emissions x the carbon price; ``renewables``: certificates x their premium;
 - ``unserved_penalty``: requests not served x the workload's value of a lost request, counted
   at the block's mean (interactive) or as daily quantities (batch);
-- ``training_shortfall``: the share of a campaign unfinished x its value, in its deadline year.
+- ``training_shortfall``: the share of a campaign unfinished x its value, in its deadline year;
+- ``compliance``: the rule packs' obligations (one-off and yearly per service and jurisdiction),
+  a constant: in every plan's cost and in the reported optimum, not in the LP objective.
 
 The linear programme (``infraplan.model.build``), the naive baseline, column-generation
 pricing, the explanations and the metrics all price plans with these arrays: ``evaluate`` does
@@ -57,6 +59,7 @@ COMPONENTS: dict[str, CostComponent] = {
         CostComponent("om", "Operation & maintenance", False),
         CostComponent("carbon", "Carbon price", False),
         CostComponent("renewables", "Renewable certificates", False),
+        CostComponent("compliance", "Compliance obligations (rule packs)", False),
         CostComponent("unserved_penalty", "Value of lost service", True),
         CostComponent("training_shortfall", "Value of unfinished training", True),
     )
@@ -84,6 +87,7 @@ class CostCoefficients:
     energy_idle: np.ndarray  # (fleet, year) per installed server
     energy_serve: np.ndarray  # (option, year, block) per request/s served
     energy_train: np.ndarray  # (training, year) per training server-year
+    compliance: np.ndarray  # (year,) constant compliance cost of the rule packs' obligations
     carbon_t_per_mwh: np.ndarray  # (site,)
     carbon: np.ndarray  # (year,) per tCO2 emitted
     renewables: np.ndarray  # (year,) per MWh of certificates
@@ -105,6 +109,8 @@ class CostCoefficients:
             out.append("carbon")
         if self.renewables.any():
             out.append("renewables")
+        if self.compliance.any():
+            out.append("compliance")
         out.append("unserved_penalty")
         if self.shortfall.shape[0]:
             out.append("training_shortfall")
@@ -162,6 +168,15 @@ def coefficients(inp: PlanInputs) -> CostCoefficients:
     energy_idle = (mwh_idle * price[site_f]).sum(axis=1)[:, None] * df[None, :]
     energy_serve = mwh_serve * price[site_o][:, None, :] * df[None, :, None]
     energy_train = (mwh_train * price[site_t]).sum(axis=1)[:, None] * df[None, :]
+    if inp.premium_usd_mwh is not None and inp.premium_usd_mwh.any():
+        # renewable certificates a site rule requires, per facility MWh and year
+        prem = inp.premium_usd_mwh * df[None, :]  # (site, year)
+        energy_idle = energy_idle + mwh_idle.sum(axis=1)[:, None] * prem[site_f]
+        energy_serve = energy_serve + mwh_serve * prem[site_o][:, :, None]
+        energy_train = energy_train + mwh_train.sum(axis=1)[:, None] * prem[site_t]
+    compliance = (
+        inp.compliance_usd * df if inp.compliance_usd is not None else np.zeros(len(years))
+    )
 
     energy = scn.energy
     carbon = np.full(len(years), energy.carbon_price_usd_per_t) * df
@@ -200,6 +215,7 @@ def coefficients(inp: PlanInputs) -> CostCoefficients:
         energy_idle=energy_idle,
         energy_serve=energy_serve,
         energy_train=energy_train,
+        compliance=compliance,
         carbon_t_per_mwh=sites["carbon_g_kwh"].to_numpy(float) / KG_PER_T,
         carbon=carbon,
         renewables=renewables,
@@ -325,6 +341,8 @@ def evaluate(inp: PlanInputs, coef: CostCoefficients, values: Values) -> dict[st
     if "renewables" in comps:
         green = _get(values, "green", (len(inp.sites), ny))
         out["renewables"] = green.sum(axis=0) * coef.renewables
+    if "compliance" in comps:
+        out["compliance"] = coef.compliance.copy()
     out["unserved_penalty"] = np.einsum(
         "zyb,zyb->y", _get(values, "unserved", coef.unserved.shape), coef.unserved
     )
@@ -332,6 +350,13 @@ def evaluate(inp: PlanInputs, coef: CostCoefficients, values: Values) -> dict[st
         short = _get(values, "train_short", (coef.shortfall.shape[0],))
         out["training_shortfall"] = short @ coef.shortfall
     return {k: out[k] for k in comps}
+
+
+def constant_usd(coef: CostCoefficients) -> float:
+    """Present value of the plan's constant costs (compliance obligations): part of every
+    plan's cost and of the reported optimum, left out of the LP objective (no decision moves
+    it)."""
+    return float(coef.compliance.sum())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,4 +418,4 @@ def expressions(
         out["training_shortfall"] = (
             v["train_short"] * _da(coef.shortfall * s, ["campaign", "year"], coords)
         ).sum("campaign")
-    return {k: out[k] for k in comps}
+    return {k: out[k] for k in comps if k in out}

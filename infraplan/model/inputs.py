@@ -29,6 +29,7 @@ from infraplan.demand import demand_table, region_table, to_utc
 from infraplan.errors import InfraplanError
 from infraplan.network import FIBRE_KM_PER_MS, OVERHEAD_MS, ROUTE_FACTOR, rtt_matrix
 from infraplan.perf.efficiency import Efficiency, packaged
+from infraplan.policy.compile import Governance, compile_policy
 from infraplan.scenario import Scenario
 from infraplan.scenario.checks import scenario_warnings
 from infraplan.units import DAYS_PER_YEAR, HOURS_PER_YEAR, as_float
@@ -83,6 +84,14 @@ class PlanInputs:
     campaigns: pd.DataFrame
     trainings: pd.DataFrame
     chip_caps: list[dict] = field(default_factory=list)
+    source_scenario: Scenario | None = None
+    """The scenario as written, before its rule packs were applied (None: no packs)."""
+    governance: Governance | None = None
+    """The compiled rule packs (``infraplan.policy``), when the scenario names any."""
+    premium_usd_mwh: np.ndarray | None = None
+    """(site, year) renewable-certificate premium per facility MWh required by site rules."""
+    compliance_usd: np.ndarray | None = None
+    """(year,) undiscounted compliance cost of the packs' obligations (a constant)."""
     assumptions: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -222,12 +231,22 @@ def workload_ids(services: pd.DataFrame, keys: list[str] | None) -> pd.Series:
     return key.map(first)
 
 
-def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInputs:
+def build_inputs(scn: Scenario, efficiency: Efficiency | None = None,
+                 governance: Governance | None = None) -> PlanInputs:
     """Turn a scenario into the planning model's input tables.
 
     ``efficiency`` is the performance model's efficiency table (default: the packaged fit).
+    ``governance`` is the scenario's compiled rule packs (default: compiled here when the
+    scenario names packs): the model is built from its transformed scenario and demand mask.
     """
     eff = efficiency if efficiency is not None else packaged()
+    if governance is None and scn.policy_packs:
+        governance = compile_policy(scn)
+    source = scn
+    if governance is not None and governance.active:
+        scn = governance.scenario
+    else:
+        governance = None
     wl: Workload = WORKLOADS["llm"]
     years = scn.horizon.years
     ny = len(years)
@@ -251,7 +270,9 @@ def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInp
     # Workloads: merge services with the same serving figures.
     mode = scn.solver.merge_services
     services["workload"] = workload_ids(services, None if mode == "off" else wl.merge_keys(mode))
-    demand = wl.demand_work(demand_table(scn), services)
+    demand = wl.demand_work(
+        demand_table(scn, governance.demand_mask if governance else None), services
+    )
     workloads = wl.workload_table(services, demand)
     workloads["lost_value_usd_per_request"] = wl.lost_value_usd_per_request(workloads, econ)
 
@@ -454,8 +475,17 @@ def build_inputs(scn: Scenario, efficiency: Efficiency | None = None) -> PlanInp
         chip_caps=chip_cap_rows(scn),
         notes=notes,
     )
+    if governance is not None:
+        inp.source_scenario, inp.governance = source, governance
+        prem = np.zeros((len(sites), ny))
+        for k, values in governance.premium_usd_mwh.items():
+            prem[sites.index.get_loc(k)] = values
+        inp.premium_usd_mwh = prem
+        inp.compliance_usd = np.asarray(governance.compliance_usd, dtype=float)
     inp.assumptions = assumption_rows(scn, inp)
     inp.warnings = scenario_warnings(scn, inp)
+    if governance is not None:
+        inp.warnings = [*governance.messages, *governance.warnings, *inp.warnings]
     return inp
 
 

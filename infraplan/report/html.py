@@ -45,6 +45,7 @@ SECTIONS: dict[str, str] = {
     "buildout": "Build-out",
     "costs": "Costs",
     "baseline": "Naive baseline",
+    "governance": "Governance",
     "load": "Site load",
     "demand": "Demand",
     "served": "Served demand",
@@ -1283,6 +1284,81 @@ def band_text(results: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _usd_or_dash(v: Any) -> str:
+    return "-" if not v else fmt.usd(v)
+
+
+def governance_section(results: dict[str, Any]) -> str:
+    """The rule packs: classes of every service by region, obligations and their cost, what
+    the rules changed (residency, caps, site limits, export regime) and the cost of each rule."""
+    gov = d.obj(results, "governance")
+    if not gov or not gov.get("packs"):
+        return section(
+            "governance", "",
+            '<p class="empty">The scenario names no rule packs (<code>policy_packs</code>); '
+            "<code>infraplan policy list</code> shows the shipped ones.</p>")
+    packs = ", ".join(f"{p['pack']} (as of {p['as_of']})" for p in gov["packs"])
+    lead = (f"The law, export rules and ethics commitments applied, as data: {esc(packs)}. "
+            "Every service in every region gets a class from the rules that fire; obligations "
+            "are priced in the plan (component <i>compliance</i>); each rule that changed the "
+            "plan's inputs is priced by solving again without it.")
+    cls_rows = [{**c, "rules": ", ".join(c.get("rules") or []),
+                 "use_case": c.get("use_case", "") + (" (default)" if c.get("use_case_defaulted")
+                                                     else "")}
+                for c in gov.get("classifications", [])]
+    body = [table_html(cls_rows, [
+        text_col("service", "Service"), text_col("region", "Region"),
+        text_col("use_case", "Use case"), text_col("class", "Class"),
+        Col("cost_usd", "Compliance cost (undiscounted)", _usd_or_dash),
+        text_col("start_date", "May start"), text_col("rules", "Rules that fire"),
+    ], collapse_after=30)]
+    msgs = gov.get("messages") or []
+    if msgs:
+        body.append('<ul class="warn">' + "".join(f"<li>{esc(m)}</li>" for m in msgs) + "</ul>")
+    comp = [{**c, "duties": "; ".join(c.get("duties") or []),
+             "regions": ", ".join(c.get("regions") or [])} for c in gov.get("compliance", [])]
+    if comp:
+        body.append("<h3>Obligations and their cost</h3>")
+        body.append(table_html(comp, [
+            text_col("rule", "Rule"), text_col("service", "Service"),
+            text_col("jurisdiction", "Jurisdiction"), text_col("risk_class", "Class"),
+            Col("one_off_usd", "One-off", _usd_or_dash),
+            Col("annual_usd", "Per year", _usd_or_dash),
+            Col("cost_usd", "Over the horizon", _usd_or_dash), text_col("duties", "Duties"),
+            text_col("cost_source", "Cost source"),
+        ]))
+    cons = gov.get("constraints", [])
+    if cons:
+        body.append("<h3>What the rules did to the plan</h3><p>Residency (where data may be "
+                    "served), chip caps and licences (the export regime in force), site limits "
+                    "and removed demand.</p>")
+        body.append(table_html(cons, [
+            text_col("rule", "Rule"), text_col("pack", "Pack"), text_col("kind", "Kind"),
+            text_col("what", "What it did"), text_col("source", "Source"),
+        ], collapse_after=20))
+    costs = gov.get("rule_costs", [])
+    if costs:
+        body.append("<h3>What each rule costs</h3><p>The plan with the rule minus the plan "
+                    "without it (present value). A prohibition removes demand, so the plan "
+                    "without it serves more and costs more: its figure is negative and the "
+                    "service forgone is what the rule costs.</p>")
+        body.append(table_html(costs, [
+            text_col("rule", "Rule"), text_col("kind", "Kind"),
+            Col("cost_usd", "Cost of the rule", fmt.usd),
+            Col("without_rule_usd", "Plan without it", fmt.usd),
+            text_col("binding", "Binding"), text_col("method", "Method"),
+        ]))
+    guid = gov.get("guidance", [])
+    if guid:
+        body.append("<h3>Guidance and information (reported, not enforced)</h3>")
+        body.append(table_html([{**g, "principles": "; ".join(g.get("principles") or [])}
+                                for g in guid], [
+            text_col("rule", "Rule"), text_col("title", "What"), text_col("kind", "Kind"),
+            text_col("principles", "Principles"), text_col("source", "Source"),
+        ], collapse_after=10))
+    return section("governance", lead, "".join(body))
+
+
 def capacity_section(results: dict[str, Any]) -> str:
     """Per-server capacity figures the plan used (rows it did not use folded away)."""
     cap = records(d.table(results, "capacity"))
@@ -1546,6 +1622,7 @@ def render_html(results: dict[str, Any]) -> str:
         ),
         costs_section(results, figs, notes),
         baseline_section(results),
+        governance_section(results),
         chart_section(
             "load",
             ["site_load", "utilisation"],

@@ -21,6 +21,7 @@ from pydantic import (
 
 from infraplan import catalog
 from infraplan.errors import did_you_mean
+from infraplan.policy.vocab import UseCase
 
 
 def _known(table: str, value: str, kind: str) -> str:
@@ -141,6 +142,25 @@ class Strict(BaseModel):
         frozen=True,
         allow_inf_nan=False,  # every number in a scenario is finite
     )
+
+
+def _pack_ref(value: str) -> str:
+    from infraplan.policy.registry import parse_ref
+
+    parse_ref(value)
+    return value
+
+
+def _unique_packs(values: list[str]) -> list[str]:
+    names = [v.split("@")[0] for v in values]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"policy pack(s) {dup} listed more than once; name each pack once")
+    return values
+
+
+PackRef = Annotated[str, StringConstraints(max_length=80), AfterValidator(_pack_ref)]
+"""A shipped rule pack: ``name`` or ``name@YYYY-MM[-DD]`` (the law as of that date)."""
 
 
 class Horizon(Strict):
@@ -313,6 +333,9 @@ class Service(Strict):
     regions: IdList | None = None
     """Regions served (default: all)."""
     data_class: DataClass = "public"
+    use_case: UseCase | None = None
+    """What the service is used for (docs/policy.md vocabulary); rule packs classify it by this.
+    Default: the sector's usual use, with a warning."""
     kind: Literal["interactive", "batch"] = "interactive"
     """Interactive load is served in its hour; batch load may move within the day."""
     precision: Precision | None = None
@@ -521,8 +544,9 @@ class Scenario(Strict):
     energy: Energy = Energy()
     serving: Serving = Serving()
     partners: list[Partner] = []
-    policy_packs: list[Id] = []
-    """Rule packs to apply (carried into the results; evaluated by a later release)."""
+    policy_packs: Annotated[list[PackRef], AfterValidator(_unique_packs)] = []
+    """Rule packs to apply (``infraplan policy list``): a name, or name@YYYY-MM[-DD] to apply the
+    pack as the law stood on that date."""
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

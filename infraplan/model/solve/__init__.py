@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from infraplan.model.build import BuiltModel
+from infraplan.model.costs import constant_usd
 from infraplan.model.solution import Solution
 from infraplan.model.solve import highs
 from infraplan.model.solve.integer import solve_integer_plan
@@ -23,7 +24,19 @@ __all__ = ["Solution", "solve"]
 
 
 def solve(built: BuiltModel, settings: Solver | None = None) -> Solution:
-    """Solve ``built`` with HiGHS; infeasibility is reported in ``Solution.status``."""
+    """Solve ``built`` with HiGHS; infeasibility is reported in ``Solution.status``.
+
+    The optimum reported includes the plan's constant costs (``costs.constant_usd``)."""
+    sol = _solve(built, settings)
+    const = constant_usd(built.coef)
+    if sol.objective_usd is not None:
+        sol.objective_usd += const
+    if sol.bound_usd is not None:
+        sol.bound_usd += const
+    return sol
+
+
+def _solve(built: BuiltModel, settings: Solver | None = None) -> Solution:
     settings = settings or built.inputs.scenario.solver
     whole = "build" in built.integer_vars
     t0 = time.perf_counter()
