@@ -80,12 +80,15 @@ def run(
     source: str | None = None,
     keep_model: bool = False,
     governance: Governance | None = None,
+    workers: int | None = None,
 ) -> Run:
     """Run ``steps`` (in pipeline order) on a validated scenario.
 
     ``extras`` are user constraint functions (see ``infraplan.model.build``); ``keep_model``
     keeps the linopy model on the run (it is dropped after the solve to free memory);
-    ``governance`` is the scenario's compiled rule packs (default: compiled from the scenario).
+    ``governance`` is the scenario's compiled rule packs (default: compiled from the scenario);
+    ``workers`` caps the processes of the rule re-solves (default: the CPU count; 1 solves them
+    here, one after another).
     """
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
@@ -126,7 +129,7 @@ def run(
             and out.inputs.governance is not None and out.inputs.governance.effective):
         t = timed("rules")
         out.results.governance["rule_costs"] = rule_costs(
-            scenario, out.results, out.inputs.governance, efficiency, extras)
+            scenario, out.results, out.inputs.governance, efficiency, extras, workers)
         out.results.solve["rules_s"] = time.perf_counter() - t
     return out
 
@@ -154,6 +157,7 @@ def rule_costs(
     governance: Governance,
     efficiency: Efficiency | None,
     extras: Sequence[Extra] = (),
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """The cost of each rule that changed the plan's inputs: this plan minus the plan without
     the rule. Constraint rules (residency, caps, site limits) cost >= 0; a prohibition or a
@@ -173,7 +177,7 @@ def rule_costs(
         (base, r, efficiency, extras) for r in rules]
     if relax:
         jobs.append((base, None, efficiency, extras))
-    workers = min(len(jobs), os.cpu_count() or 1)
+    workers = min(len(jobs), workers or os.cpu_count() or 1)
     if workers > 1 and not extras:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,

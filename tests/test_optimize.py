@@ -83,7 +83,7 @@ def test_cost_parts_sum_to_objective(base_scenario: dict[str, Any]) -> None:
     res = run(base_scenario)
     assert sum(res.costs_usd.values()) == pytest.approx(res.objective_usd, rel=1e-6)
     assert set(res.costs_usd) == {k for k, c in COMPONENTS.items()} - {
-        "carbon", "renewables", "training_shortfall"}
+        "carbon", "renewables", "training_shortfall", "compliance"}
     cby = res.costs_by_year
     assert cby["total_usd"].sum() == pytest.approx(res.objective_usd, rel=1e-6)
 

@@ -302,7 +302,7 @@ def test_rule_costs_equal_the_re_solve_difference_and_caps_cost_at_least_zero(
     data["accelerators"] = ["h100-sxm", "h200-sxm", "b200"]
     data["services"][0]["use_case"] = "chat-assistant"
     scn = scenario(data, policy_packs=["us-export-controls@2025-03"])
-    main = run(scn, steps=(*SOLVE_ONLY, "analyse", "rules"))
+    main = run(scn, steps=(*SOLVE_ONLY, "analyse", "rules"), workers=1)
     rc = {r["rule"]: r for r in main.results.governance["rule_costs"]}
     assert set(rc) == {"EC-US-DIFFUSION"}
     without = run(scn, steps=SOLVE_ONLY,
@@ -381,3 +381,56 @@ def test_gulf_example_with_packs_plans_as_the_hand_written_rules():
     build_a = np.asarray(a.solution.primal["build"])
     build_b = np.asarray(b.solution.primal["build"])
     assert np.allclose(build_a, build_b, rtol=1e-6, atol=1e-6)
+
+
+def test_governance_reaches_results_report_and_summary(base_scenario, fixed_perf, tmp_path):
+    from infraplan.cli.plan_cmd import governance_text
+    from infraplan.report import write_report
+
+    data = copy.deepcopy(base_scenario)
+    data["regions"][0].update(country="DEU", lat=52.5, lon=13.4)
+    data["sites"][0].update(country="DEU", lat=50.1, lon=8.7, pue=1.1)
+    data["services"][0].update(sector="education", use_case="exam-scoring")
+    data["services"].append({**data["services"][0], "id": "monitor",
+                             "use_case": "emotion-recognition"})
+    data["policy_packs"] = ["eu-ai-act", "de-enefg"]
+    # workers=1: the re-solves run here, with the fixed test capacities
+    res = run(parse_scenario(data), steps=("inputs", "build", "solve", "analyse", "rules"),
+              workers=1)
+    doc = res.results.to_dict()
+    gov = doc["governance"]
+    classes = {(c["service"], c["class"]) for c in gov["classifications"]}
+    assert classes == {("chat", "high-risk"), ("monitor", "prohibited")}
+    assert any(m.startswith("EU-AIA-5f") for m in doc["warnings"])
+    costs = {r["rule"]: r for r in gov["rule_costs"]}
+    assert costs["EU-AIA-A3-3"]["cost_usd"] == pytest.approx(doc["costs_usd"]["compliance"],
+                                                            rel=1e-6)
+    assert costs["EU-AIA-5f"]["cost_usd"] < 0  # the plan without the ban serves more
+    assert costs["SUS-DE-ENEFG-RES"]["cost_usd"] > 0
+    line = governance_text(doc)
+    assert "1 prohibited, 1 high-risk" in line
+    assert "EU-AIA-A3-3" in line
+    html = write_report(doc, tmp_path / "report.html").read_text()
+    section = html[html.index('<section id="governance">'):]
+    section = section[:section.index("</section>")]
+    for text in ("EU-AIA-5f", "high-risk", "prohibited", "What each rule costs", "data_map"):
+        assert text in section
+    # the stored scenario is the one written: re-planning it applies the packs again
+    assert doc["scenario_input"]["policy_packs"] == ["eu-ai-act", "de-enefg"]
+    assert doc["scenario_input"]["residency"] == []
+
+
+@pytest.mark.slow
+def test_rule_re_solves_in_parallel_processes_match_the_serial_ones(base_scenario):
+    data = copy.deepcopy(base_scenario)
+    data["accelerators"] = ["h100-sxm", "h200-sxm", "b200"]
+    data["regions"][0].update(country="DEU", lat=52.5, lon=13.4)
+    data["sites"][0].update(country="DEU", lat=50.1, lon=8.7, pue=1.1)
+    data["services"][0].update(sector="education", use_case="exam-scoring")
+    scn = parse_scenario({**data, "policy_packs": ["eu-ai-act", "de-enefg"]})
+    steps = ("inputs", "build", "solve", "analyse", "rules")
+    serial = run(scn, steps=steps, workers=1).results.governance["rule_costs"]
+    parallel = run(scn, steps=steps, workers=2).results.governance["rule_costs"]
+    assert [r["rule"] for r in serial] == [r["rule"] for r in parallel]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a["cost_usd"] == pytest.approx(b["cost_usd"], rel=1e-9, abs=1e-6)

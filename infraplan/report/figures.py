@@ -58,6 +58,7 @@ FIGURE_TITLES: dict[str, str] = {
     "utilisation": "Utilisation of installed IT capacity, by site and hour (UTC)",
     "demand": "Demand by service and hour (UTC), all regions",
     "served": "Served and unserved requests per year by service",
+    "data_map": "Where each service's data may be served (rule packs, residency, latency)",
 }
 
 
@@ -855,6 +856,58 @@ def _site_hover(row: dict[str, Any], n_acc: float, year: int | None, names: dict
     return "<br>".join(lines)
 
 
+def fig_data_map(results: dict[str, Any]) -> go.Figure | None:
+    """Map overlay for the Governance section: for each service, dotted lines from its regions
+    to every site its data may be served from (after residency rules, the packs' included, and
+    the latency budget); click a service in the legend to show it alone."""
+    gov = results.get("governance") or {}
+    zones = d.table(results, "zones")
+    if not gov.get("packs") or zones.empty or "allowed_sites" not in zones:
+        return None
+    sites = _located(d.table(results, "sites"))
+    regions = _located(d.table(results, "regions"))
+    pos: dict[tuple[str, str], tuple[float, float]] = {}
+    for kind, located in (("site", sites), ("region", regions)):
+        for r in located.itertuples():
+            pos[(kind, str(r.id))] = (float(cast(float, r.lon)), float(cast(float, r.lat)))
+    services = sorted({s for v in zones["services"].astype(str) for s in v.split(";")})
+    colours = _colour_map(services)
+    fig = go.Figure()
+    for svc in services:
+        lon: list[float | None] = []
+        lat: list[float | None] = []
+        for z in zones.itertuples():
+            if svc not in str(z.services).split(";"):
+                continue
+            for rid in str(z.regions).split(";"):
+                for sid in str(z.allowed_sites).split(";"):
+                    a, b = pos.get(("region", rid)), pos.get(("site", sid))
+                    if a is None or b is None:
+                        continue
+                    lon += [a[0], b[0], None]
+                    lat += [a[1], b[1], None]
+        if lon:
+            fig.add_scattergeo(lon=lon, lat=lat, mode="lines", name=svc,
+                               line={"width": 1.5, "color": colours[svc], "dash": "dot"},
+                               hoverinfo="skip")
+    fig.add_scattergeo(lon=sites["lon"], lat=sites["lat"], mode="markers+text",
+                       text=list(sites["id"]), textposition="top center",
+                       marker={"size": 10, "symbol": "square", "color": "#555"}, name="sites",
+                       hovertemplate="%{text}<extra></extra>")
+    fig.add_scattergeo(lon=regions["lon"], lat=regions["lat"], mode="markers",
+                       text=list(regions["id"]), marker={"size": 12, "color": REGION_COLOUR},
+                       name="regions", hovertemplate="%{text}<extra></extra>")
+    lon_range, lat_range = _map_range(list(sites["lon"]) + list(regions["lon"]),
+                                      list(sites["lat"]) + list(regions["lat"]))
+    fig.update_geos(scope="world", resolution=110, projection_type="natural earth",
+                    lonaxis_range=lon_range, lataxis_range=lat_range, showland=True,
+                    landcolor="#f2efe9", showocean=True, oceancolor="#e6f0f7",
+                    showcountries=True, countrycolor="#b9b4aa", showframe=False)
+    fig = _base_layout(fig, FIGURE_TITLES["data_map"], height=520)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
     "map": fig_map,
     "buildout": fig_buildout,
@@ -864,6 +917,7 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
     "utilisation": fig_utilisation,
     "demand": fig_demand,
     "served": fig_served,
+    "data_map": fig_data_map,
 }
 
 

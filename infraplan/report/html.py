@@ -1288,7 +1288,7 @@ def _usd_or_dash(v: Any) -> str:
     return "-" if not v else fmt.usd(v)
 
 
-def governance_section(results: dict[str, Any]) -> str:
+def governance_section(results: dict[str, Any], figs: dict | None = None) -> str:
     """The rule packs: classes of every service by region, obligations and their cost, what
     the rules changed (residency, caps, site limits, export regime) and the cost of each rule."""
     gov = d.obj(results, "governance")
@@ -1327,6 +1327,8 @@ def governance_section(results: dict[str, Any]) -> str:
             Col("cost_usd", "Over the horizon", _usd_or_dash), text_col("duties", "Duties"),
             text_col("cost_source", "Cost source"),
         ]))
+    if figs and "data_map" in figs:
+        body.append(figure_html(figs["data_map"], "data_map"))
     cons = gov.get("constraints", [])
     if cons:
         body.append("<h3>What the rules did to the plan</h3><p>Residency (where data may be "
@@ -1622,7 +1624,7 @@ def render_html(results: dict[str, Any]) -> str:
         ),
         costs_section(results, figs, notes),
         baseline_section(results),
-        governance_section(results),
+        governance_section(results, figs),
         chart_section(
             "load",
             ["site_load", "utilisation"],
