@@ -434,3 +434,28 @@ def test_rule_re_solves_in_parallel_processes_match_the_serial_ones(base_scenari
     assert [r["rule"] for r in serial] == [r["rule"] for r in parallel]
     for a, b in zip(serial, parallel, strict=True):
         assert a["cost_usd"] == pytest.approx(b["cost_usd"], rel=1e-9, abs=1e-6)
+
+
+def test_guidance_is_listed_and_never_changes_the_plan(base_scenario):
+    data = copy.deepcopy(base_scenario)
+    data["services"][0]["use_case"] = "chat-assistant"
+    scn = scenario(data, policy_packs=["frameworks"])
+    gov = compile_policy(scn)
+    rules = {g["rule"] for g in gov.guidance}
+    assert {"FW-OECD", "FW-UNESCO", "FW-NIST-RMF", "FW-UAE-CHARTER"} <= rules  # r1 is in ARE
+    assert "FW-SDAIA" not in rules
+    assert gov.scenario == scn
+    assert not gov.demand_mask
+    assert not any(gov.compliance_usd)
+    assert not gov.effective
+    assert gov.classifications[0]["class"] == "minimal"
+
+
+def test_a_misspelt_use_case_gets_a_did_you_mean(base_scenario):
+    data = copy.deepcopy(base_scenario)
+    data["services"][0]["use_case"] = "exam-scorng"
+    with pytest.raises(InfraplanError) as err:
+        parse_scenario(data)
+    (problem,) = err.value.problems
+    assert problem.startswith("services[0].use_case: Input should be 'chat-assistant'")
+    assert problem.endswith("(got 'exam-scorng'). Did you mean 'exam-scoring'?")

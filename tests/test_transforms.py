@@ -39,7 +39,7 @@ GULF_SITES = [
 
 @cache
 def gulf() -> Scenario:
-    return load_scenario(ROOT / "examples" / "gulf-partnership.yaml")
+    return load_scenario(ROOT / "tests" / "fixtures" / "gulf-handwritten.yaml")
 
 
 def message(exc: pytest.ExceptionInfo[InfraplanError]) -> str:

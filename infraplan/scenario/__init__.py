@@ -335,6 +335,9 @@ def format_validation_error(exc: ValidationError, data: dict[str, Any]) -> list[
             line = f"{path}: {err['msg'].rstrip('.')} (got {shown})."
             if isinstance(value, str) and kind in ("float_type", "int_type"):
                 line += " Write numbers without quotes."
+            if isinstance(value, str) and kind == "literal_error":
+                expected = str((err.get("ctx") or {}).get("expected", ""))
+                line += did_you_mean(value, re.findall(r"'([^']+)'", expected))
         if line not in seen:
             seen.add(line)
             lines.append(line)
