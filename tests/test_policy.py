@@ -459,3 +459,48 @@ def test_a_misspelt_use_case_gets_a_did_you_mean(base_scenario):
     (problem,) = err.value.problems
     assert problem.startswith("services[0].use_case: Input should be 'chat-assistant'")
     assert problem.endswith("(got 'exam-scorng'). Did you mean 'exam-scoring'?")
+
+
+def test_a_hand_written_pack_with_a_yearly_cap_and_a_chip_ban(base_scenario, tmp_path,
+                                                             monkeypatch):
+    pack = """
+pack: test-pack
+title: a test pack
+law: Test Act
+version: 2026-01-01
+jurisdiction: ARE
+description: caps by year and a chip ban
+rules:
+  - id: TEST-CAP
+    title: yearly import cap
+    article: Art. 1
+    source: test
+    confidence: A
+    effective_from: 2020-01-01
+    applies_to: {sites: [ARE], accelerators: {family: [hopper]}}
+    effect: {kind: cap, amount: {2027: 100, 2028: 50}, period: annual}
+  - id: TEST-BAN
+    title: no Blackwell at the site
+    article: Art. 2
+    source: test
+    confidence: A
+    effective_from: 2020-01-01
+    applies_to: {sites: [GCC], accelerators: {tpp: {min: 21000}}}
+    effect: {kind: prohibit, target: accelerator}
+"""
+    (tmp_path / "test-pack.yaml").write_text(pack)
+    monkeypatch.setattr(registry, "PACK_DIR", tmp_path)
+    registry.load_pack.cache_clear()
+    try:
+        data = copy.deepcopy(base_scenario)
+        data["horizon"] = {"start_year": 2027, "end_year": 2028, "decision_year": 2025}
+        data["accelerators"] = ["h100-sxm", "b200"]
+        gov = compile_policy(scenario(data, policy_packs=["test-pack"]))
+        (cap,) = gov.scenario.chip_caps
+        assert cap.amount == {2027: 100.0, 2028: 50.0}
+        assert cap.accelerators == ["h100-sxm"]
+        assert cap.country == "ARE"
+        assert gov.scenario.sites[0].accelerators == ["h100-sxm"]
+        assert set(gov.effective) == {"TEST-CAP", "TEST-BAN"}
+    finally:
+        registry.load_pack.cache_clear()

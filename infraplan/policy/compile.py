@@ -397,7 +397,9 @@ def _site_rule(gov: Governance, pack: Pack, rule: Rule, row: dict[str, Any], spa
             caps.append(ChipCap(name=f"{rule.id} {country}", accelerators=chips, country=country,
                                 amount=eff.amount, unit=eff.unit, period=eff.period,
                                 source=f"{rule.id} ({_cite(pack, rule)})"))
-            gov.constraints.append({**row, "what": f"{eff.period} import cap of {eff.amount:,.0f} "
+            amount = (f"{eff.amount:,.0f}" if isinstance(eff.amount, float)
+                      else ", ".join(f"{v:,.0f} from {y}" for y, v in sorted(eff.amount.items())))
+            gov.constraints.append({**row, "what": f"{eff.period} import cap of {amount} "
                                     f"{eff.unit} into {country} on {', '.join(chips)}"})
         effective.add(rule.id)
     elif isinstance(eff, SiteRequirement):

@@ -101,7 +101,8 @@ class Cap(_Strict):
     """Chip imports into each selected site country, in accelerators or TPP."""
 
     kind: Literal["cap"]
-    amount: Annotated[float, Field(gt=0)]
+    amount: Annotated[float, Field(gt=0)] | dict[int, Annotated[float, Field(ge=0)]]
+    """A number, or {year: amount} (a step schedule, as a scenario's chip caps)."""
     unit: Literal["accelerators", "tpp"] = "accelerators"
     period: Literal["annual", "cumulative"] = "cumulative"
     exception: Words | None = None
