@@ -30,7 +30,7 @@ def by_hand(example: Path, folder: Path) -> Path:
     gov = compile_policy(load_scenario(example))
     data = yaml.safe_load(example.read_text())
     data["policy_packs"] = []
-    dump = gov.scenario.model_dump(mode="json", exclude_none=True)
+    dump = gov.scenario.model_dump(exclude_none=True)
     data["residency"] = dump["residency"]
     data["chip_caps"] = dump["chip_caps"]
     data["sites"] = dump["sites"]
@@ -43,8 +43,10 @@ def by_hand(example: Path, folder: Path) -> Path:
 
 def timed_run(path: Path, out: Path) -> float:
     t = time.perf_counter()
-    subprocess.run([*INFRAPLAN, "run", str(path), "--out", str(out), "-q"], check=True,
-                   capture_output=True)
+    done = subprocess.run([*INFRAPLAN, "run", str(path), "--out", str(out), "-q"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"infraplan run {path} failed:\n{done.stderr}")
     return time.perf_counter() - t
 
 

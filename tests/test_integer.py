@@ -217,3 +217,20 @@ def test_two_server_instances_come_in_whole_pairs(
     assert float(sol.primal["unserved"].sum()) == pytest.approx(0.0, abs=1e-6)
     assert round(n) == expected
     assert float(sol.primal["instances"].sum()) == pytest.approx(expected / 2, abs=1e-6)
+
+
+def test_no_feasible_server_anywhere_is_a_plan_that_serves_nothing(base_scenario):
+    """Regression: with no (service, site, accelerator) option at all (a 1 ms TTFT), the
+    whole-server method indexed an empty arc table with floats and the naive baseline gathered
+    from an empty option table; both crashed with an internal error."""
+    from infraplan.scenario import parse_scenario
+
+    data = copy.deepcopy(base_scenario)
+    data["solver"] = {"integer_servers": True}
+    data["services"][0].update(ttft_ms=1, network_budget_ms=0.5)
+    res = run(parse_scenario(data)).results
+    assert res is not None
+    assert res.status == "optimal"
+    assert res.metrics["served_fraction"] == 0.0
+    assert res.costs_usd["unserved_penalty"] > 0
+    assert res.costs_usd["it_capex"] == 0.0

@@ -151,10 +151,11 @@ def _country_part(
         if site in str(ld["allowed_sites"]).split(";"):
             opt_of[j] = okey.get((ld["workload"], site, acc), -1)
     ok = opt_of >= 0
-    cap = np.where(
-        ok, opts["requests_per_s_per_server"].to_numpy(float)[np.clip(opt_of, 0, None)], 1.0
-    )
-    size = np.where(ok, opts["servers_per_instance"].to_numpy(float)[np.clip(opt_of, 0, None)], 1.0)
+    # gathered only where an option exists (there may be none at all: nothing feasible)
+    cap = np.ones(len(loads))
+    cap[ok] = opts["requests_per_s_per_server"].to_numpy(float)[opt_of[ok]]
+    size = np.ones(len(loads))
+    size[ok] = opts["servers_per_instance"].to_numpy(float)[opt_of[ok]]
     multi = ok & (size > 1) & st.integer
     single = ok & ~multi
     need_single = (dem[single] / cap[single, None, None]).sum(axis=0)  # (year, block)

@@ -104,7 +104,7 @@ def solve_integer_plan(built: BuiltModel, settings: Solver) -> Solution:
         upper=_labels_like(cm.variables["build"], np.where(used[:, None], allowed, 0.0))
     )
     flow = np.nan_to_num(m.variables["flow"].solution.transpose("arc", "year", "block").values)
-    arc_zone = inp.arcs["zone"].to_numpy()
+    arc_zone = inp.arcs["zone"].to_numpy(dtype=np.int64)  # int even with no arc at all
     arc_peak = flow.max(axis=(1, 2)) if flow.size else np.zeros(len(arc_zone))
     keep = arc_peak > ARC_SHARE * np.maximum(inp.zone_demand.max(axis=(1, 2))[arc_zone], 1e-12)
     zone_best = np.full(len(inp.zones), -np.inf)
