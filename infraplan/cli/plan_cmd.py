@@ -267,7 +267,9 @@ def governance_text(res: dict[str, Any]) -> str:
     comp = (res.get("costs_usd") or {}).get("compliance", 0.0)
     binding = [r for r in gov.get("rule_costs", []) if r.get("binding")]
     costs = "; ".join(f"{r['rule']} {usd(r['cost_usd'])}" for r in binding)
-    return (f"Rule packs ({', '.join(p['pack'] for p in gov['packs'])}): services by region "
+    names = ", ".join(p["pack"] + (f" as of {p['as_of']}" if p["as_of"] != p["version"] else "")
+                      for p in gov["packs"])
+    return (f"Rule packs ({names}): services by region "
             f"{classes}; compliance {usd(comp)} (present value); "
             + (f"binding rules and what they cost: {costs}." if binding
                else "no rule changes the plan's cost.")
