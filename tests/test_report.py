@@ -156,11 +156,17 @@ def test_page_embeds_topojson(page: str) -> None:
     assert page.index(get_plotlyjs()) < page.index(marker)
 
 
+# the fixture names no rule packs: the Governance section's map is not drawn
+PLAN_FIGURES = [n for n in BUILDERS if n != "data_map"]
+
+
 def test_page_has_each_figure(page: str) -> None:
-    """One plotly figure (div and JSON) per chart, plotly.js once."""
-    for name in BUILDERS:
+    """One plotly figure (div and JSON) per chart, plotly.js once; no governance map without
+    rule packs."""
+    for name in PLAN_FIGURES:
         assert f'id="fig-{name}"' in page
-    assert page.count("Plotly.newPlot(") == len(BUILDERS)
+    assert 'id="fig-data_map"' not in page
+    assert page.count("Plotly.newPlot(") == len(PLAN_FIGURES)
     assert '"type":"scattergeo"' in page.replace(" ", "")
 
 
@@ -524,7 +530,7 @@ def test_build_figures(results: dict[str, Any]) -> None:
     """All charts build from the fixture; the map uses the embedded world 110 m base map."""
     figs, notes = build_figures_with_notes(results)
     assert notes == {}
-    assert set(figs) == set(BUILDERS)
+    assert set(figs) == set(PLAN_FIGURES)
     assert all(isinstance(f, go.Figure) for f in figs.values())
     geo = figs["map"].layout.geo
     assert (geo.scope, geo.resolution) == ("world", 110)  # -> "world_110m" in plotly.js
@@ -716,7 +722,7 @@ def test_broken_chart_becomes_a_note(results: dict[str, Any], monkeypatch) -> No
 
 def test_build_figures_public(results: dict[str, Any]) -> None:
     """build_figures gives the same names as the report's charts."""
-    assert set(build_figures(results)) == set(BUILDERS)
+    assert set(build_figures(results)) == set(PLAN_FIGURES)
     assert build_figures({}) == {}
 
 

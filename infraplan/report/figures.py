@@ -941,7 +941,8 @@ def build_figures_with_notes(
 
 def build_figures(results: dict[str, Any]) -> dict[str, go.Figure]:
     """Plotly figures of a plan, keyed by name (``map``, ``buildout``, ``cost_components``,
-    ``cost_by_year``, ``site_load``, ``utilisation``, ``demand``, ``served``).
+    ``cost_by_year``, ``site_load``, ``utilisation``, ``demand``, ``served``; ``data_map``
+    with rule packs).
 
     Figures whose data are missing from ``results`` are left out.
     """
