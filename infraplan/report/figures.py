@@ -645,6 +645,27 @@ def flows_last_year(results: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
+def _world_geo(fig: go.Figure, lon_range: Any, lat_range: Any) -> None:
+    """The offline world base map (scope world, 110 m, embedded by the report) over a range."""
+    fig.update_geos(
+        scope="world",
+        resolution=110,
+        projection_type="natural earth",
+        lonaxis_range=lon_range,
+        lataxis_range=lat_range,
+        showland=True,
+        landcolor="#f2efe9",
+        showocean=True,
+        oceancolor="#e6f0f7",
+        showcountries=True,
+        countrycolor="#b9b4aa",
+        showcoastlines=True,
+        coastlinecolor="#8a8a8a",
+        showlakes=False,
+        showframe=False,
+    )
+
+
 def fig_map(results: dict[str, Any]) -> go.Figure | None:
     """Scattergeo map: sites by country, regions by population, lines for region->site flows.
 
@@ -781,23 +802,7 @@ def fig_map(results: dict[str, Any]) -> go.Figure | None:
                 hovertemplate="%{hovertext}<extra></extra>",
             )
 
-    fig.update_geos(
-        scope="world",
-        resolution=110,
-        projection_type="natural earth",
-        lonaxis_range=lon_range,
-        lataxis_range=lat_range,
-        showland=True,
-        landcolor="#f2efe9",
-        showocean=True,
-        oceancolor="#e6f0f7",
-        showcountries=True,
-        countrycolor="#b9b4aa",
-        showcoastlines=True,
-        coastlinecolor="#8a8a8a",
-        showlakes=False,
-        showframe=False,
-    )
+    _world_geo(fig, lon_range, lat_range)
     title = FIGURE_TITLES["map"] + (f" ({flows.attrs['year']})" if "year" in flows.attrs else "")
     fig = _base_layout(fig, title, height=600)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
@@ -899,10 +904,7 @@ def fig_data_map(results: dict[str, Any]) -> go.Figure | None:
                        name="regions", hovertemplate="%{text}<extra></extra>")
     lon_range, lat_range = _map_range(list(sites["lon"]) + list(regions["lon"]),
                                       list(sites["lat"]) + list(regions["lat"]))
-    fig.update_geos(scope="world", resolution=110, projection_type="natural earth",
-                    lonaxis_range=lon_range, lataxis_range=lat_range, showland=True,
-                    landcolor="#f2efe9", showocean=True, oceancolor="#e6f0f7",
-                    showcountries=True, countrycolor="#b9b4aa", showframe=False)
+    _world_geo(fig, lon_range, lat_range)
     fig = _base_layout(fig, FIGURE_TITLES["data_map"], height=520)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
