@@ -350,6 +350,9 @@ def test_policy_check_classifies_every_service_and_region_quickly(example):
     pairs = {(s.id, r) for s in scn.services for r in (s.regions or [x.id for x in scn.regions])}
     assert {(c["service"], c["region"]) for c in gov.classifications} == pairs
     assert took < 5.0
+    assert "Sources" in res.output
+    if example == "eu-member-state.yaml":
+        assert "EU-AIA-5f: Regulation (EU) 2024/1689, Art. 5(1)(f)" in " ".join(res.output.split())
 
 
 def test_policy_cli_list_show_and_errors():

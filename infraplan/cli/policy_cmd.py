@@ -133,9 +133,12 @@ def check_command(
 
     articles: dict[str, str] = {}
     kinds: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for p in gov.packs:
-        for rule in registry.load_pack(p["pack"]).rules:
+        pack = registry.load_pack(p["pack"])
+        for rule in pack.rules:
             articles[rule.id], kinds[rule.id] = rule.article, rule.effect.kind
+            sources[rule.id] = f"{pack.law}, {rule.article}. {rule.source}"
     t = Table(title="Services by region: legal class (rules that bind or oblige)")
     for col in ("service", "region", "use case", "class", "rules", "cost", "starts"):
         t.add_column(col, overflow="fold")
@@ -156,6 +159,13 @@ def check_command(
         if ds:
             console.print(f"[bold]{rid}[/] obliges: " + "; ".join(plain(d) for d in ds),
                           highlight=False, soft_wrap=True)
+    shown_rules = sorted({r for c in gov.classifications for r in c["rules"]
+                          if kinds.get(r) not in ("info", "guidance")})
+    if shown_rules:
+        console.print("[bold]Sources[/]")
+        for rid in shown_rules:
+            console.print(f"  {rid}: {plain(sources.get(rid, ''))}", highlight=False,
+                          soft_wrap=True)
     if gov.constraints:
         ct = Table(title="What the rules do to the plan's inputs")
         for col in ("rule", "kind", "what"):
