@@ -14,8 +14,11 @@ without it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +51,7 @@ STEP_WORDS = {
     "rules": "re-solving without each binding rule",
 }
 BAND_POINTS = ("p10", "p50", "p90")
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent dies (Linux)
 
 __all__ = ["SOLVE_ONLY", "STEPS", "Run", "plan", "reanalyse", "run"]
 
@@ -135,10 +139,17 @@ def run(
 
 
 def _quiet_worker() -> None:
-    """A re-solve process prints no HiGHS banner into the user's terminal."""
-    from infraplan.cli import _quiet_highs_banner
-
-    _quiet_highs_banner()
+    """Set up a rule re-solve process: it prints nothing into the user's terminal (its errors
+    reach the parent as exceptions), ignores Ctrl-C (the parent handles it) and, on Linux, dies
+    with the parent, so that a killed run leaves no solver process holding the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _objective_without(job: tuple[Scenario, str | None, Efficiency | None,

@@ -507,3 +507,45 @@ rules:
         assert set(gov.effective) == {"TEST-CAP", "TEST-BAN"}
     finally:
         registry.load_pack.cache_clear()
+
+
+PARENT = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from infraplan.pipeline import _quiet_worker
+
+def task(_):
+    print("noise from the worker", flush=True)
+    time.sleep(60)
+    return os.getpid()
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=_quiet_worker) as pool:
+        fut = pool.submit(task, 0)
+        time.sleep(4)
+        print(",".join(str(p) for p in pool._processes), flush=True)
+        fut.result()
+"""
+
+
+def test_a_killed_run_leaves_no_rule_re_solve_process_behind(tmp_path):
+    """Regression (slow fault test, SIGKILL during the rule re-solves): the spawned workers kept
+    the terminal's stderr open and ran on, so the killed run's pipe never closed."""
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    children = [int(x) for x in line.strip().split(",") if x]
+    assert children
+    proc.kill()
+    t0 = time.perf_counter()
+    out, err = proc.communicate(timeout=30)  # returns: no child holds the pipes
+    assert time.perf_counter() - t0 < 10
+    assert "noise from the worker" not in out + err
+    time.sleep(0.5)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+            f"/proc/{pid}/status").read_text().lower()
