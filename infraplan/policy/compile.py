@@ -98,13 +98,6 @@ def service_rows(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("id")
 
 
-def accelerator_rows(scn: Scenario) -> pd.DataFrame:
-    """The accelerators the plan may buy, with their catalog columns."""
-    from infraplan.model.inputs import accelerator_table
-
-    return accelerator_table(scn)
-
-
 def _match_columns(row: dict[str, Any], want: dict[str, Any] | None) -> bool:
     for col, allowed in (want or {}).items():
         value = row.get(col)
@@ -162,10 +155,10 @@ def compile_policy(scn: Scenario, disabled: Iterable[str] = ()) -> Governance:
     ny = len(years)
     services = service_rows(scn)
     regions = {r.id: r.country for r in scn.regions}
-    from infraplan.model.inputs import site_table
+    from infraplan.model.inputs import accelerator_table, site_table
 
     sites, power = site_table(scn)
-    accels = accelerator_rows(scn)
+    accels = accelerator_table(scn)
     site_accels = {s.id: list(s.accelerators or accels.index) for s in scn.sites}
     site_power = {s.id: as_float(power.loc[s.id].max()) for s in scn.sites}
     all_countries = sorted(set(catalog.table("countries").index) | set(sites["country"])
@@ -181,13 +174,12 @@ def compile_policy(scn: Scenario, disabled: Iterable[str] = ()) -> Governance:
     compliance = [0.0] * ny
     effective: set[str] = set()
 
-    for sv in scn.services:
-        if sv.use_case is None:
-            gov.warnings.append(
-                f"services[{sv.id}]: no use_case; the packs classify it as "
-                f"{SECTOR_DEFAULT[sv.sector]!r} (the {sv.sector} default). "
-                "State use_case (docs/policy.md lists the vocabulary)."
-            )
+    for sid, srow in services[services["defaulted"]].iterrows():
+        gov.warnings.append(
+            f"services[{sid}]: no use_case; the packs classify it as "
+            f"{srow['use_case']!r} (the {srow['sector']} default). "
+            "State use_case (docs/policy.md lists the vocabulary)."
+        )
 
     for ref in scn.policy_packs:
         name, pinned = registry.parse_ref(ref)
